@@ -1,0 +1,48 @@
+/**
+ * Stable error codes. Each says whether a retry can help: a retriable error is a property of the
+ * moment (InfluxDB down, broker unreachable), a permanent one a property of the data or config.
+ * The catalogue is documented in README "Error codes"; a test checks every code is documented.
+ */
+export const ERROR_CODES = {
+  E_PAYLOAD_TOO_LARGE: { retriable: false, message: 'message exceeds the ingest size limit' },
+  E_PAYLOAD_NOT_JSON: { retriable: false, message: 'message is not valid UTF-8 JSON' },
+  E_SCHEMA_VERSION: { retriable: false, message: 'envelope schema version is not supported' },
+  E_ENVELOPE_INVALID: { retriable: false, message: 'envelope header violates the contract' },
+  E_TOPIC_MISMATCH: { retriable: false, message: 'torg/gateway in the envelope differ from the topic' },
+  E_READING_INVALID: { retriable: false, message: 'reading violates the contract' },
+  E_READING_OUT_OF_RANGE: { retriable: false, message: 'reading value outside its physical limits' },
+  E_READING_TIME_FUTURE: { retriable: false, message: 'reading time is more than 5 minutes in the future' },
+  E_READING_TIME_TOO_OLD: { retriable: false, message: 'reading time is older than the accepted age' },
+  E_INFLUX_REJECTED: { retriable: false, message: 'InfluxDB refused the point permanently' },
+  E_INFLUX_UNAVAILABLE: { retriable: true, message: 'InfluxDB is unreachable or failing; the write is retried' },
+  E_CONFIG_INVALID: { retriable: false, message: 'configuration is invalid' },
+  E_MQTT_UNAVAILABLE: { retriable: true, message: 'MQTT broker is unreachable' },
+} as const satisfies Record<string, { retriable: boolean; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Reason codes a message or reading can be dead-lettered with. */
+export const DEAD_LETTER_REASONS = [
+  'E_PAYLOAD_TOO_LARGE',
+  'E_PAYLOAD_NOT_JSON',
+  'E_SCHEMA_VERSION',
+  'E_ENVELOPE_INVALID',
+  'E_TOPIC_MISMATCH',
+  'E_READING_INVALID',
+  'E_READING_OUT_OF_RANGE',
+  'E_READING_TIME_FUTURE',
+  'E_READING_TIME_TOO_OLD',
+  'E_INFLUX_REJECTED',
+] as const satisfies readonly ErrorCode[];
+export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
+
+export class PlatformError extends Error {
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
+    super(detail ? `${code}: ${ERROR_CODES[code].message}: ${detail}` : `${code}: ${ERROR_CODES[code].message}`, options);
+    this.name = 'PlatformError';
+    this.code = code;
+    this.retriable = ERROR_CODES[code].retriable;
+  }
+}

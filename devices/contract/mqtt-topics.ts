@@ -1,0 +1,58 @@
+/**
+ * The MQTT topic layout, defined once for every client (gateway, ingest, simulator, CLI, live page).
+ *
+ *   itorg/v1/{torg}/{gateway}/readings            envelope of readings (QoS 1)            gateway → ingest
+ *   itorg/v1/{torg}/{gateway}/state               gateway birth/death, retained, bdSeq   gateway (and its last will)
+ *   itorg/v1/{torg}/{gateway}/inventory           devices the gateway knows, retained    gateway → registry
+ *   itorg/v1/{torg}/{gateway}/devices/{device}/birth  what one device reports             gateway → registry
+ *   itorg/v1/{torg}/{gateway}/config              gateway config, retained               platform → gateway
+ *   itorg/v1/{torg}/{gateway}/config/devices/{device}  per-device config, retained        platform → gateway
+ *   itorg/v1/{torg}/alerts/{alertId}              alert lifecycle events                 platform → subscribers
+ *   itorg/v1/_sys/deadletter/{reason}             dead-lettered messages/readings        ingest → operators
+ *   itorg/v1/_sys/ingest/{instance}/state         ingest online/offline, retained        ingest
+ *   itorg/v1/_sys/provision/{request|response}/{clientId}  provisioning RPC              gateway ↔ platform
+ *
+ * Every gateway-produced topic sits under its own `{torg}/{gateway}` prefix, so a broker ACL of one
+ * pattern per gateway confines it (issue 4). `_sys` cannot collide with a torg id: torg ids are slugs
+ * that start with a letter or digit.
+ */
+import { slugSchema } from './reading.schema.ts';
+
+export const TOPIC_ROOT = 'itorg/v1';
+
+export const topics = {
+  readings: (torg: string, gateway: string) => `${TOPIC_ROOT}/${torg}/${gateway}/readings`,
+  gatewayState: (torg: string, gateway: string) => `${TOPIC_ROOT}/${torg}/${gateway}/state`,
+  inventory: (torg: string, gateway: string) => `${TOPIC_ROOT}/${torg}/${gateway}/inventory`,
+  deviceBirth: (torg: string, gateway: string, device: string) => `${TOPIC_ROOT}/${torg}/${gateway}/devices/${device}/birth`,
+  gatewayConfig: (torg: string, gateway: string) => `${TOPIC_ROOT}/${torg}/${gateway}/config`,
+  deviceConfig: (torg: string, gateway: string, device: string) => `${TOPIC_ROOT}/${torg}/${gateway}/config/devices/${device}`,
+  alert: (torg: string, alertId: string) => `${TOPIC_ROOT}/${torg}/alerts/${alertId}`,
+  deadLetter: (reason: string) => `${TOPIC_ROOT}/_sys/deadletter/${reason}`,
+  ingestState: (instance: string) => `${TOPIC_ROOT}/_sys/ingest/${instance}/state`,
+  provisionRequest: (clientId: string) => `${TOPIC_ROOT}/_sys/provision/request/${clientId}`,
+  provisionResponse: (clientId: string) => `${TOPIC_ROOT}/_sys/provision/response/${clientId}`,
+} as const;
+
+/** Subscription filters. */
+export const filters = {
+  allReadings: `${TOPIC_ROOT}/+/+/readings`,
+  allGatewayStates: `${TOPIC_ROOT}/+/+/state`,
+  allDeadLetters: `${TOPIC_ROOT}/_sys/deadletter/+`,
+  allAlerts: `${TOPIC_ROOT}/+/alerts/+`,
+  /**
+   * A shared subscription [MQTT-4.8.2]: the broker hands each message to one member of the group,
+   * so N ingest instances split the stream.
+   */
+  shared: (group: string, filter: string) => `$share/${group}/${filter}`,
+} as const;
+
+/** Parses `itorg/v1/{torg}/{gateway}/readings`; null for anything else. */
+export function parseReadingsTopic(topic: string): { torg: string; gateway: string } | null {
+  const parts = topic.split('/');
+  if (parts.length !== 5 || `${parts[0]}/${parts[1]}` !== TOPIC_ROOT || parts[4] !== 'readings') return null;
+  const torg = parts[2]!;
+  const gateway = parts[3]!;
+  if (!slugSchema.safeParse(torg).success || !slugSchema.safeParse(gateway).success) return null;
+  return { torg, gateway };
+}
