@@ -39,11 +39,15 @@ export const deviceIdSchema = z
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 /**
- * UTC instant with millisecond precision, ISO 8601 with a `Z` suffix
- * (e.g. `2026-11-24T09:15:00.000Z`). Offsets other than Z are refused so that no reading is ever
- * ambiguous about its zone; the gateway converts.
+ * UTC instant, ISO 8601 with a `Z` suffix and at most millisecond precision
+ * (e.g. `2026-11-24T09:15:00.000Z` or `2026-11-24T09:15:00Z`). Offsets other than Z are refused so
+ * that no reading is ever ambiguous about its zone, and sub-millisecond digits are refused so that a
+ * producer truncates nanosecond timestamps (ChirpStack) deliberately instead of a parser rounding
+ * them somewhere downstream.
  */
-export const utcInstantSchema = z.iso.datetime({ precision: -1, offset: false, local: false });
+export const utcInstantSchema = z.iso
+  .datetime({ offset: false, local: false })
+  .regex(/:\d{2}(?:\.\d{1,3})?Z$/, 'must be UTC (Z) with at most millisecond precision');
 
 const baseReading = {
   device: deviceIdSchema,
