@@ -1,0 +1,212 @@
+/**
+ * Composition root of the simulator: reads options and environment, builds the model of each torg
+ * and publishes its readings through the contract as gateway `gw-<torg>` would.
+ *
+ *   tsx simulator/main.ts --realtime [--speed 60]     the demo, stepping with the wall clock
+ *   tsx simulator/main.ts --backfill-days 7           N days ending now, as fast as the broker acks
+ *
+ * Environment: SIM_MQTT_URL, SIM_TORG_CONFIG (default config/torg.asker.sample.json), SIM_SEED.
+ * `innbyggertorg simulate` runs the same code.
+ */
+import { pathToFileURL } from 'node:url';
+import { Command, InvalidArgumentError } from 'commander';
+import mqtt from 'mqtt';
+import pino, { type Logger } from 'pino';
+import { z } from 'zod';
+import { PlatformError } from '../devices/contract/errors.ts';
+import { DEFAULT_MAX_AGE_MS } from '../devices/contract/validate.ts';
+import { loadTorgConfig } from '../devices/torg/torg-config.schema.ts';
+import { EnvelopePublisher } from './envelope-publisher.ts';
+import { TorgSimulator } from './model.ts';
+
+const envSchema = z.object({
+  SIM_MQTT_URL: z.string().url().default('mqtt://localhost:1883'),
+  SIM_TORG_CONFIG: z.string().min(1).default('config/torg.asker.sample.json'),
+  SIM_SEED: z.coerce.number().int().default(1),
+});
+
+export interface SimulatorOptions {
+  mqttUrl: string;
+  config: string;
+  seed: number;
+  realtime: boolean;
+  speed: number;
+  catchUpHours: number;
+  backfillDays?: number;
+  step: number;
+  batch: number;
+  maxInFlight: number;
+  torg?: string[];
+  faultRate: number;
+}
+
+/** A stop signal the runner checks between steps. */
+export interface StopSignal {
+  stopped: boolean;
+}
+
+export interface SimulatorDeps {
+  clock: () => number;
+  sleep: (ms: number, stop: StopSignal) => Promise<void>;
+  logger: Logger;
+  stop: StopSignal;
+}
+
+function positiveNumber(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
+  return n;
+}
+function positiveInt(v: string): number {
+  const n = positiveNumber(v);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+/** Adds the simulator's options to a command (the standalone runner and `innbyggertorg simulate`). */
+export function addSimulatorOptions(cmd: Command, env: NodeJS.ProcessEnv = process.env): Command {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new PlatformError('E_CONFIG_INVALID', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  }
+  const e = parsed.data;
+  return cmd
+    .option('--mqtt-url <url>', 'MQTT broker (env SIM_MQTT_URL)', e.SIM_MQTT_URL)
+    .option('--config <file>', 'torg config (env SIM_TORG_CONFIG)', e.SIM_TORG_CONFIG)
+    .option('--seed <n>', 'PRNG seed (env SIM_SEED)', (v) => Number.parseInt(v, 10), e.SIM_SEED)
+    .option('--realtime', 'step with the wall clock (the demo)', false)
+    .option('--speed <x>', 'realtime: simulated seconds per wall second while catching up with now', positiveNumber, 1)
+    .option('--catch-up-hours <h>', 'realtime with --speed > 1: start this many hours before now', positiveNumber, 24)
+    .option('--backfill-days <n>', 'publish N days ending now as fast as the broker acknowledges (max 29)', positiveNumber)
+    .option('--step <seconds>', 'simulation step', positiveInt, 60)
+    .option('--batch <n>', 'readings per envelope', positiveInt, 500)
+    .option('--max-in-flight <n>', 'envelopes awaiting PUBACK at once', positiveInt, 16)
+    .option('--torg <ids...>', 'only these torg (default: all in the config)')
+    .option('--fault-rate <p>', 'probability per torg of a dead sensor / a drifting counter', Number.parseFloat, 0.3);
+}
+
+/** Runs backfill and/or realtime as the options say; resolves when done or stopped. */
+export async function runSimulator(opts: SimulatorOptions, deps: SimulatorDeps): Promise<{ readings: number; envelopes: number }> {
+  const { clock, logger } = deps;
+  if (!opts.realtime && opts.backfillDays === undefined) {
+    throw new PlatformError('E_CONFIG_INVALID', 'choose --realtime and/or --backfill-days N');
+  }
+  const config = loadTorgConfig(opts.config);
+  const torgs = opts.torg ? config.torg.filter((t) => opts.torg!.includes(t.id)) : config.torg;
+  const unknown = (opts.torg ?? []).filter((id) => !config.torg.some((t) => t.id === id));
+  if (unknown.length > 0 || torgs.length === 0) {
+    throw new PlatformError('E_CONFIG_INVALID', `--torg: unknown torg ${unknown.join(', ')} (known: ${config.torg.map((t) => t.id).join(', ')})`);
+  }
+  const stepMs = opts.step * 1000;
+  const now = clock();
+  const alignedNow = Math.floor(now / stepMs) * stepMs;
+  let startMs: number;
+  if (opts.backfillDays !== undefined) {
+    // The ingest refuses readings older than 30 days (validate.ts DEFAULT_MAX_AGE_MS); keep a day's
+    // margin so a slow backfill's first readings are still accepted when they arrive.
+    const maxDays = DEFAULT_MAX_AGE_MS / 86_400_000 - 1;
+    if (opts.backfillDays > maxDays) throw new PlatformError('E_CONFIG_INVALID', `--backfill-days at most ${maxDays}`);
+    startMs = alignedNow - Math.round(opts.backfillDays * 86_400_000 / stepMs) * stepMs;
+  } else {
+    startMs = opts.speed > 1 ? alignedNow - Math.round((opts.catchUpHours * 3_600_000) / stepMs) * stepMs : alignedNow;
+  }
+
+  const client = await mqtt.connectAsync(opts.mqttUrl, {
+    clientId: `itorg-simulator-${opts.seed}-${process.pid}`,
+    // A clean session: the simulator's outbox is the publisher's in-flight set, nothing to resume.
+    clean: true,
+    reconnectPeriod: 2000,
+  }).catch((err: unknown) => {
+    throw new PlatformError('E_MQTT_UNAVAILABLE', `${opts.mqttUrl}: ${(err as Error).message}`, { cause: err });
+  });
+  client.on('error', (err) => logger.warn({ err: err.message }, 'mqtt error'));
+  const publisher = new EnvelopePublisher({ client, batchSize: opts.batch, maxInFlight: opts.maxInFlight, clock, seqStart: now });
+  const sims = torgs.map((t) => new TorgSimulator(t, { seed: opts.seed, startMs, stepSeconds: opts.step, faultRate: opts.faultRate }));
+  logger.info({ torg: torgs.map((t) => t.id), from: new Date(startMs).toISOString(), devices: sims.reduce((n, s) => n + s.devices.length, 0) }, 'simulator start');
+
+  const publishStep = async () => {
+    for (const sim of sims) {
+      const step = sim.step();
+      for (const r of step.readings) await publisher.add(step.torg, `gw-${step.torg}`, r);
+    }
+  };
+
+  try {
+    let simMs = startMs;
+    if (opts.backfillDays !== undefined) {
+      const total = Math.round((alignedNow - startMs) / stepMs);
+      for (let i = 0; i < total && !deps.stop.stopped; i++) {
+        await publishStep();
+        simMs += stepMs;
+        if (i % 1440 === 0) logger.info({ at: new Date(simMs).toISOString(), readings: publisher.stats.readings }, 'backfill progress');
+      }
+      await publisher.flush();
+    }
+    if (opts.realtime) {
+      const wallStart = clock();
+      const simStart = simMs;
+      while (!deps.stop.stopped) {
+        const wall = clock();
+        // Simulated time runs `speed` times faster until it reaches the wall clock, then keeps pace:
+        // readings are never stamped in the future (the ingest refuses more than MAX_FUTURE_MS ahead,
+        // and a demo should not show tomorrow).
+        const target = Math.min(simStart + (wall - wallStart) * opts.speed, wall);
+        let stepped = false;
+        while (simMs + stepMs <= target && !deps.stop.stopped) {
+          await publishStep();
+          simMs += stepMs;
+          stepped = true;
+        }
+        if (stepped) await publisher.flush();
+        await deps.sleep(Math.max(50, Math.min(1000, (simMs + stepMs - target) / opts.speed)), deps.stop);
+      }
+    }
+    await publisher.drain();
+  } finally {
+    await client.endAsync();
+  }
+  logger.info(publisher.stats, 'simulator done');
+  return { readings: publisher.stats.readings, envelopes: publisher.stats.envelopes };
+}
+
+/** Real clock, sleep and signals for a process. */
+export function processDeps(logger: Logger): SimulatorDeps {
+  const stop: StopSignal = { stopped: false };
+  const wakers = new Set<() => void>();
+  const onSignal = () => {
+    stop.stopped = true;
+    for (const w of wakers) w();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    clock: () => Date.now(),
+    logger,
+    stop,
+    sleep: (ms, s) =>
+      new Promise<void>((resolve) => {
+        if (s.stopped) return resolve();
+        const done = () => {
+          clearTimeout(timer);
+          wakers.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, ms);
+        wakers.add(done);
+      }),
+  };
+}
+
+async function main(): Promise<void> {
+  const logger = pino({ name: 'simulator' }, pino.destination(2));
+  const program = addSimulatorOptions(new Command('simulator').description('Simulerer sensorene i innbyggertorgene / simulates the torg sensors'));
+  program.parse();
+  await runSimulator(program.opts<SimulatorOptions>(), processDeps(logger));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}
