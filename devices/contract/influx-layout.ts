@@ -69,3 +69,15 @@ export const QUALITY_FIELDS = {
   rxLagMs: 'integer',
   clockSuspect: 'boolean',
 } as const satisfies Record<string, FieldType>;
+
+/**
+ * Messages and readings the ingest refused (issue 2), kept for inspection even when nobody listens
+ * on the dead-letter topic. Tags: reason code, torg/gateway from the topic ("unknown" when the topic
+ * did not name them), and the ingest instance (dead-letter timestamps are unique per instance only).
+ * String fields are cut to INGEST_DEADLETTER_MAX_CHARS. Written to the same RP as raw readings.
+ */
+export const DEADLETTER_MEASUREMENT = {
+  measurement: 'deadletter',
+  tags: ['reason', 'torg', 'gateway', 'instance'],
+  fields: { detail: 'string', payload: 'string', encoding: 'string', topic: 'string', seq: 'integer', index: 'integer' },
+} as const;

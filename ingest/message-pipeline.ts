@@ -1,0 +1,82 @@
+/**
+ * One MQTT message → validated readings → line protocol in the batcher, refusals → dead letters.
+ * Pure logic: the batcher, dead-letter sink, metrics and clock are passed in.
+ */
+import { isUtf8 } from 'node:buffer';
+import type { DeadLetterReason } from '../devices/contract/errors.ts';
+import { parseReadingsTopic } from '../devices/contract/mqtt-topics.ts';
+import { validateEnvelope } from '../devices/contract/validate.ts';
+import type { Batcher } from './batcher.ts';
+import { Completion } from './batcher.ts';
+import type { DeadLetter, DeadLetterSink } from './dead-letter.ts';
+import type { InboundMessage } from './deferred-ack.ts';
+import { readingToLine } from './line-protocol.ts';
+import type { IngestMetrics } from './metrics.ts';
+
+export interface MessagePipelineOptions {
+  batcher: Batcher;
+  deadLetters: DeadLetterSink;
+  metrics: Pick<IngestMetrics, 'messagesIn' | 'readingsIn' | 'deadLettered'>;
+  now: () => number;
+  maxMessageBytes: number;
+  maxAgeMs: number;
+}
+
+export class MessagePipeline {
+  constructor(private readonly opts: MessagePipelineOptions) {}
+
+  handle(msg: InboundMessage): void {
+    const { batcher, metrics } = this.opts;
+    metrics.messagesIn.inc();
+    const owner = new Completion(msg.complete);
+    const dead = (dl: DeadLetter) => {
+      metrics.deadLettered.inc({ reason: dl.reason });
+      batcher.add(this.opts.deadLetters.record(dl), owner);
+    };
+    try {
+      const where = parseReadingsTopic(msg.topic);
+      const base = { topic: msg.topic, torg: where?.torg, gateway: where?.gateway };
+      const refuse = (reason: DeadLetterReason, detail: string, payload: Buffer | string = msg.payload) => dead({ ...base, reason, detail, payload });
+      if (msg.payload.length > this.opts.maxMessageBytes) {
+        // The dead letter carries the first maxMessageBytes only: republishing an oversized message
+        // would hit the same limit downstream.
+        refuse('E_PAYLOAD_TOO_LARGE', `${msg.payload.length} bytes > limit ${this.opts.maxMessageBytes} (payload truncated)`, msg.payload.subarray(0, this.opts.maxMessageBytes));
+        return;
+      }
+      if (where === null) {
+        refuse('E_TOPIC_MISMATCH', `topic ${msg.topic} is not itorg/v1/{torg}/{gateway}/readings`);
+        return;
+      }
+      if (!isUtf8(msg.payload)) {
+        refuse('E_PAYLOAD_NOT_JSON', 'payload is not valid UTF-8');
+        return;
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(msg.payload.toString('utf8'));
+      } catch (e) {
+        refuse('E_PAYLOAD_NOT_JSON', (e as Error).message);
+        return;
+      }
+      const result = validateEnvelope(json, { now: this.opts.now(), maxAgeMs: this.opts.maxAgeMs }, where);
+      if (!result.ok) {
+        refuse(result.reason, result.detail);
+        return;
+      }
+      const { meta, readings, timesMs, rejected } = result;
+      metrics.readingsIn.inc(readings.length + rejected.length);
+      for (let i = 0; i < readings.length; i++) batcher.add(readingToLine(meta.torg, readings[i]!, timesMs[i]!), owner);
+      for (const r of rejected) {
+        dead({
+          ...base,
+          reason: r.reason,
+          detail: r.detail,
+          payload: JSON.stringify(r.reading) ?? 'undefined',
+          envelope: { seq: meta.seq, sentAt: meta.sentAt, index: r.index },
+        });
+      }
+    } finally {
+      owner.release();
+    }
+  }
+}

@@ -1,0 +1,58 @@
+import { Point } from '@influxdata/influxdb-client';
+import { describe, expect, it } from 'vitest';
+import { readingSchema, type ReadingInput } from '../../devices/contract/reading.schema.ts';
+import { readingToLine } from '../../ingest/line-protocol.ts';
+
+/** Splits a line into its series key, its fields (as a set: field order is not significant) and time. */
+function parts(line: string) {
+  // None of these test values contain escaped spaces or quoted spaces.
+  const [series, fields, time] = line.split(' ');
+  // Point writes booleans as T/F, we write true/false; line protocol accepts both spellings.
+  const canonical = fields!.split(',').map((f) => f.replace(/=T$/, '=true').replace(/=F$/, '=false'));
+  return { series, fields: new Set(canonical), time };
+}
+
+const T = '2026-11-24T09:15:00.123Z';
+const ms = Date.parse(T);
+const cases: { input: ReadingInput; point: Point }[] = [
+  {
+    input: { kind: 'counter', device: '24e124535b312345', time: T, line: 'door-a', periodIn: 3, periodOut: 0, periodSeconds: 300, totalIn: 1200 },
+    point: new Point('counter').tag('device', '24e124535b312345').tag('line', 'door-a').tag('torg', 'heggedal').intField('periodIn', 3).intField('periodOut', 0).intField('periodSeconds', 300).intField('totalIn', 1200).timestamp(String(ms)),
+  },
+  {
+    input: { kind: 'climate', device: 'a4:C1.38_x-1', time: T, temperature: 21, humidity: 40.5, receivedAt: '2026-11-24T09:15:02.000Z' },
+    point: new Point('climate').tag('device', 'a4:C1.38_x-1').tag('torg', 'heggedal').floatField('temperature', 21).floatField('humidity', 40.5).intField('rxLagMs', 1877).timestamp(String(ms)),
+  },
+  {
+    input: { kind: 'presence', device: '0x00158d0001a2b3c4', time: T, occupied: true, count: 4, clockSuspect: false },
+    point: new Point('presence').tag('device', '0x00158d0001a2b3c4').tag('torg', 'heggedal').booleanField('occupied', true).intField('count', 4).booleanField('clockSuspect', false).timestamp(String(ms)),
+  },
+  {
+    input: { kind: 'door', device: 'bjei8s8elh8g00bd5jvg', time: T, open: false, openings: 17 },
+    point: new Point('door').tag('device', 'bjei8s8elh8g00bd5jvg').tag('torg', 'heggedal').booleanField('open', false).intField('openings', 17).timestamp(String(ms)),
+  },
+  {
+    input: { kind: 'health', device: 'dev1', time: T, battery: 87, rssi: -112.5, snr: -3.25 },
+    point: new Point('health').tag('device', 'dev1').tag('torg', 'heggedal').floatField('battery', 87).floatField('rssi', -112.5).floatField('snr', -3.25).timestamp(String(ms)),
+  },
+];
+
+describe('readingToLine', () => {
+  for (const { input, point } of cases) {
+    it(`matches @influxdata/influxdb-client Point for a ${input.kind} reading`, () => {
+      const ours = parts(readingToLine('heggedal', readingSchema.parse(input), ms));
+      const theirs = parts(point.toLineProtocol()!);
+      expect(ours).toEqual(theirs);
+    });
+  }
+
+  it('writes whole floats so the field type never changes (21 → 21 as float, not 21i)', () => {
+    const line = readingToLine('t', readingSchema.parse({ kind: 'climate', device: 'd', time: T, temperature: 21 }), ms);
+    expect(line).toBe(`climate,device=d,torg=t temperature=21 ${ms}`);
+  });
+
+  it('the same reading always gives the same point (idempotent redelivery)', () => {
+    const r = { kind: 'counter', device: 'd', time: T, periodIn: 1, periodSeconds: 60 } as const;
+    expect(readingToLine('t', readingSchema.parse(r), ms)).toBe(readingToLine('t', readingSchema.parse({ ...r }), ms));
+  });
+});
