@@ -10,7 +10,7 @@ import { INFLUX_DB_DEFAULT, RP_RAW } from '../devices/contract/influx-layout.ts'
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const optionalString = z.string().optional().transform((s) => (s === '' ? undefined : s));
 
-/** Every variable, its type and default. The README table is generated from the comments here. */
+/** Every variable, its type and default. README "Configuration" documents each (a test checks every name is there). */
 export const ingestEnvSchema = z.object({
   /** Broker URL (mqtt://, mqtts://, ws://). */
   INGEST_MQTT_URL: z.url().default('mqtt://127.0.0.1:1883'),
@@ -40,7 +40,7 @@ export const ingestEnvSchema = z.object({
   INGEST_BATCH_LINES: int(1, 100_000).default(10_000),
   /** …or this many bytes… */
   INGEST_BATCH_BYTES: int(1024, 64 * 1024 * 1024).default(4 * 1024 * 1024),
-  /** …or when its oldest line has waited this long. */
+  /** …or, while every write slot is busy, when its oldest line has waited this long (a free slot writes at once). */
   INGEST_FLUSH_MS: int(1, 60_000).default(200),
   /** Concurrent write requests to InfluxDB. */
   INGEST_WRITE_CONCURRENCY: int(1, 16).default(3),

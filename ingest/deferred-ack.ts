@@ -182,12 +182,22 @@ export class DeferredAck {
   }
 
   private drain(): void {
+    // Cork the socket while a run of PUBACKs goes out: one writev instead of a syscall per ack.
+    const stream = (this.client as unknown as { stream?: { cork?: () => void; uncork?: () => void } }).stream;
+    let corked = false;
     while (this.head < this.order.length) {
       const head = this.order[this.head]!;
       if (!head.completed || head.held === null) break;
       this.head++;
       this.byId.delete(head.messageId);
-      if (head.generation === this.generation && this.client.connected) this.originalSend(head.held);
+      if (head.generation === this.generation && this.client.connected) {
+        if (!corked && stream?.cork) {
+          stream.cork();
+          corked = true;
+          process.nextTick(() => stream.uncork?.());
+        }
+        this.originalSend(head.held);
+      }
     }
     // Compact once the consumed prefix dominates, keeping each entry's amortised cost O(1).
     if (this.head > 1024 && this.head * 2 > this.order.length) {

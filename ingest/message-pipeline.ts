@@ -29,54 +29,71 @@ export class MessagePipeline {
     const { batcher, metrics } = this.opts;
     metrics.messagesIn.inc();
     const owner = new Completion(msg.complete);
-    const dead = (dl: DeadLetter) => {
-      metrics.deadLettered.inc({ reason: dl.reason });
-      batcher.add(this.opts.deadLetters.record(dl), owner);
-    };
     try {
-      const where = parseReadingsTopic(msg.topic);
-      const base = { topic: msg.topic, torg: where?.torg, gateway: where?.gateway };
-      const refuse = (reason: DeadLetterReason, detail: string, payload: Buffer | string = msg.payload) => dead({ ...base, reason, detail, payload });
-      if (msg.payload.length > this.opts.maxMessageBytes) {
-        // The dead letter carries the first maxMessageBytes only: republishing an oversized message
-        // would hit the same limit downstream.
-        refuse('E_PAYLOAD_TOO_LARGE', `${msg.payload.length} bytes > limit ${this.opts.maxMessageBytes} (payload truncated)`, msg.payload.subarray(0, this.opts.maxMessageBytes));
-        return;
-      }
-      if (where === null) {
-        refuse('E_TOPIC_MISMATCH', `topic ${msg.topic} is not itorg/v1/{torg}/{gateway}/readings`);
-        return;
-      }
-      if (!isUtf8(msg.payload)) {
-        refuse('E_PAYLOAD_NOT_JSON', 'payload is not valid UTF-8');
-        return;
-      }
-      let json: unknown;
-      try {
-        json = JSON.parse(msg.payload.toString('utf8'));
-      } catch (e) {
-        refuse('E_PAYLOAD_NOT_JSON', (e as Error).message);
-        return;
-      }
-      const result = validateEnvelope(json, { now: this.opts.now(), maxAgeMs: this.opts.maxAgeMs }, where);
-      if (!result.ok) {
-        refuse(result.reason, result.detail);
-        return;
-      }
-      const { meta, readings, timesMs, rejected } = result;
-      metrics.readingsIn.inc(readings.length + rejected.length);
-      for (let i = 0; i < readings.length; i++) batcher.add(readingToLine(meta.torg, readings[i]!, timesMs[i]!), owner);
-      for (const r of rejected) {
-        dead({
-          ...base,
-          reason: r.reason,
-          detail: r.detail,
-          payload: JSON.stringify(r.reading) ?? 'undefined',
-          envelope: { seq: meta.seq, sentAt: meta.sentAt, index: r.index },
-        });
-      }
+      this.process(msg, owner, batcher);
     } finally {
       owner.release();
     }
+  }
+
+  // Written without per-message closures: at 100 000 messages/s every allocation shows up in GC.
+  private process(msg: InboundMessage, owner: Completion, batcher: Batcher): void {
+    const where = parseReadingsTopic(msg.topic);
+    if (msg.payload.length > this.opts.maxMessageBytes) {
+      // The dead letter carries the first maxMessageBytes only: republishing an oversized message
+      // would hit the same limit downstream.
+      this.refuse(msg, where, owner, 'E_PAYLOAD_TOO_LARGE', `${msg.payload.length} bytes > limit ${this.opts.maxMessageBytes} (payload truncated)`, msg.payload.subarray(0, this.opts.maxMessageBytes));
+      return;
+    }
+    if (where === null) {
+      this.refuse(msg, where, owner, 'E_TOPIC_MISMATCH', `topic ${msg.topic} is not itorg/v1/{torg}/{gateway}/readings`);
+      return;
+    }
+    if (!isUtf8(msg.payload)) {
+      this.refuse(msg, where, owner, 'E_PAYLOAD_NOT_JSON', 'payload is not valid UTF-8');
+      return;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(msg.payload.toString('utf8'));
+    } catch (e) {
+      this.refuse(msg, where, owner, 'E_PAYLOAD_NOT_JSON', (e as Error).message);
+      return;
+    }
+    const result = validateEnvelope(json, { now: this.opts.now(), maxAgeMs: this.opts.maxAgeMs }, where);
+    if (!result.ok) {
+      this.refuse(msg, where, owner, result.reason, result.detail);
+      return;
+    }
+    const { meta, readings, timesMs, rejected } = result;
+    this.opts.metrics.readingsIn.inc(readings.length + rejected.length);
+    for (let i = 0; i < readings.length; i++) batcher.add(readingToLine(meta.torg, readings[i]!, timesMs[i]!), owner);
+    for (const r of rejected) {
+      this.deadLetter(owner, {
+        topic: msg.topic,
+        torg: where.torg,
+        gateway: where.gateway,
+        reason: r.reason,
+        detail: r.detail,
+        payload: JSON.stringify(r.reading) ?? 'undefined',
+        envelope: { seq: meta.seq, sentAt: meta.sentAt, index: r.index },
+      });
+    }
+  }
+
+  private refuse(
+    msg: InboundMessage,
+    where: { torg: string; gateway: string } | null,
+    owner: Completion,
+    reason: DeadLetterReason,
+    detail: string,
+    payload: Buffer | string = msg.payload,
+  ): void {
+    this.deadLetter(owner, { topic: msg.topic, torg: where?.torg, gateway: where?.gateway, reason, detail, payload });
+  }
+
+  private deadLetter(owner: Completion, dl: DeadLetter): void {
+    this.opts.metrics.deadLettered.inc({ reason: dl.reason });
+    this.opts.batcher.add(this.opts.deadLetters.record(dl), owner);
   }
 }

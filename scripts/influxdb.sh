@@ -12,7 +12,7 @@
 #   --log-file FILE        INFLUXDB_LOG_FILE       default <data dir>/influxdb.log
 #   --db NAME              INFLUXDB_DB             default innbyggertorg
 #   --raw-duration D       INFLUXDB_RAW_DURATION   retention of RP `raw`, default 90d
-#   --wal-fsync-delay D    INFLUXDB_WAL_FSYNC_DELAY default 100ms
+#   --wal-fsync-delay D    INFLUXDB_WAL_FSYNC_DELAY default 0s (InfluxDB's own default)
 #   --log-level L          INFLUXDB_LOG_LEVEL      default warn
 #   --timeout SECONDS      INFLUXDB_TIMEOUT        start/stop wait, default 30
 # The PID file is <data dir>/influxdb.pid, the generated config <data dir>/influxdb.conf.
@@ -34,7 +34,7 @@ log_file=${INFLUXDB_LOG_FILE:-}
 # devices/contract/influx-layout.ts.
 db=${INFLUXDB_DB:-innbyggertorg}
 raw_duration=${INFLUXDB_RAW_DURATION:-90d}
-wal_fsync_delay=${INFLUXDB_WAL_FSYNC_DELAY:-100ms}
+wal_fsync_delay=${INFLUXDB_WAL_FSYNC_DELAY:-0s}
 log_level=${INFLUXDB_LOG_LEVEL:-warn}
 timeout=${INFLUXDB_TIMEOUT:-30}
 bin=${INFLUXD_BIN:-/usr/bin/influxd}

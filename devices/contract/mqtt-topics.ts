@@ -16,7 +16,7 @@
  * pattern per gateway confines it (issue 4). `_sys` cannot collide with a torg id: torg ids are slugs
  * that start with a letter or digit.
  */
-import { slugSchema } from './reading.schema.ts';
+import { SLUG_PATTERN } from './reading.schema.ts';
 
 export const TOPIC_ROOT = 'itorg/v1';
 
@@ -53,6 +53,6 @@ export function parseReadingsTopic(topic: string): { torg: string; gateway: stri
   if (parts.length !== 5 || `${parts[0]}/${parts[1]}` !== TOPIC_ROOT || parts[4] !== 'readings') return null;
   const torg = parts[2]!;
   const gateway = parts[3]!;
-  if (!slugSchema.safeParse(torg).success || !slugSchema.safeParse(gateway).success) return null;
+  if (!SLUG_PATTERN.test(torg) || !SLUG_PATTERN.test(gateway)) return null;
   return { torg, gateway };
 }

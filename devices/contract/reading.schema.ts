@@ -22,9 +22,8 @@ export type ReadingKind = (typeof READING_KINDS)[number];
  * InfluxDB tag values, so they exclude every character either one treats specially
  * (`/ + # $` in MQTT [MQTT-4.7.1], `, = space` in line protocol).
  */
-export const slugSchema = z
-  .string()
-  .regex(/^[a-z0-9](?:[a-z0-9-]{0,62})$/, 'must be a lower-case slug: a-z, 0-9 and "-", 1-63 characters');
+export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,62})$/;
+export const slugSchema = z.string().regex(SLUG_PATTERN, 'must be a lower-case slug: a-z, 0-9 and "-", 1-63 characters');
 
 /**
  * Hardware-derived device id: a LoRaWAN DevEUI (16 hex digits), a Zigbee IEEE address
@@ -155,6 +154,15 @@ export const healthReadingSchema = z
   .refine((r) => r.battery !== undefined || r.rssi !== undefined || r.snr !== undefined, {
     message: 'a health reading needs battery, rssi or snr',
   });
+
+/** The schema of each kind, for callers that dispatch on `kind` themselves (the ingest's hot path). */
+export const readingSchemasByKind = {
+  counter: counterReadingSchema,
+  presence: presenceReadingSchema,
+  door: doorReadingSchema,
+  climate: climateReadingSchema,
+  health: healthReadingSchema,
+} as const;
 
 export const readingSchema = z.discriminatedUnion('kind', [
   counterReadingSchema,

@@ -106,8 +106,9 @@ function consumerSpec(ctx: Ctx, system: System, runId: string, db: string): Cons
       start: async () =>
         new BenchChild({
           name: 'ingest',
-          // `node --import tsx` is what `npx tsx` runs, minus the wrapper processes.
-          args: ['--import', 'tsx', path.join(REPO, 'ingest/main.ts')],
+          // The production build (npm run build → dist/), run by plain node as in production;
+          // `tsx` would add its own transform overhead to every function (keepNames).
+          args: [path.join(REPO, 'dist/ingest/main.js')],
           cwd: REPO,
           logFile,
           env: {

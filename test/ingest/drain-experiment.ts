@@ -42,7 +42,14 @@ try {
   await Promise.all(sends);
   await pub.endAsync();
   console.log(`published ${total} readings in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const inspector = process.env.PROFILE ? new (await import('node:inspector/promises')).Session() : null;
+  if (inspector) {
+    inspector.connect();
+    await inspector.post('Profiler.enable');
+    await inspector.post('Profiler.start');
+  }
   const t1 = performance.now();
+  const cpu0 = process.cpuUsage();
   const handle = await startIngest(config, { logger, defaultMetrics: false });
   let peakRss = 0;
   for (;;) {
@@ -52,6 +59,18 @@ try {
     await new Promise((r) => setTimeout(r, 50));
   }
   const s = (performance.now() - t1) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  if (inspector) {
+    const { profile } = await inspector.post('Profiler.stop');
+    (await import('node:fs')).writeFileSync(process.env.PROFILE!, JSON.stringify(profile));
+  }
+  console.log(`ingest CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s (user ${(cpu.user / 1e6).toFixed(2)}, sys ${(cpu.system / 1e6).toFixed(2)}) over ${s.toFixed(2)} s wall`);
+  const bl = (await handle.metrics.batchLines.get()).values;
+  const sum = bl.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
+  const cnt = bl.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
+  const bs = (await handle.metrics.batchSeconds.get()).values;
+  const bsum = bs.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
+  console.log(`batches ${cnt}, mean ${Math.round(sum / Math.max(cnt, 1))} lines, mean write ${((1000 * bsum) / Math.max(cnt, 1)).toFixed(1)} ms`);
   console.log(`drained ${total} readings (${perMessage}/msg) in ${s.toFixed(2)} s = ${Math.round(total / s)} readings/s, peak RSS ${Math.round(peakRss / 1e6)} MB (incl. publisher)`);
   await handle.stop();
   console.log('stored', await stack.influx.count('climate', 'temperature'));

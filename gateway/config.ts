@@ -1,0 +1,156 @@
+/**
+ * Gateway configuration: one JSON file, validated once at start-up. Every field is documented
+ * here; defaults live in GATEWAY_DEFAULTS. A bad file fails with E_CONFIG_INVALID naming the key.
+ *
+ * Example (gateway/gateway.sample.json):
+ *   { "gateway": "gw-sentrum-1", "torg": "asker-sentrum",
+ *     "central": { "url": "mqtts://mqtt.example:8883", "username": "gw-sentrum-1", "password": "…",
+ *                  "tls": { "caFile": "/etc/itorg/ca.pem" } },
+ *     "outbox": { "path": "/var/lib/itorg/outbox.db" },
+ *     "devices": { "24e124136b316361": { "model": "milesight-vs133" } },
+ *     "sources": [ { "type": "mqtt", "name": "chirpstack", "url": "mqtt://127.0.0.1:1883",
+ *                    "topics": ["application/+/device/+/event/up"], "format": "chirpstack-v4" } ] }
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { PlatformError } from '../devices/contract/errors.ts';
+import { MAX_READINGS_PER_ENVELOPE, slugSchema } from '../devices/contract/reading.schema.ts';
+import { DEFAULT_MAX_AGE_MS } from '../devices/contract/validate.ts';
+import { MQTT_FORMATS } from './sources/formats.ts';
+
+export const GATEWAY_DEFAULTS = {
+  maxReadingsPerEnvelope: 500,
+  maxInFlight: 8,
+  /** 5 million readings ≈ 1.5 GB at ~300 bytes each: weeks of a torg's sensors at typical rates. */
+  outboxMaxReadings: 5_000_000,
+  outboxMaxBytes: 2_000_000_000,
+  /** Same as the ingest's accepted age: older readings would be dead-lettered there anyway. */
+  outboxMaxAgeMs: DEFAULT_MAX_AGE_MS,
+  groupCommitMs: 2,
+  httpPort: 9464,
+  clockMaxAheadMs: 2 * 60_000,
+  clockMaxBehindMs: 7 * 86_400_000,
+} as const;
+
+const mqttUrl = z.string().regex(/^(mqtts?|wss?):\/\/[^\s]+$/, 'must be an mqtt://, mqtts://, ws:// or wss:// URL');
+
+const mqttSourceSchema = z
+  .object({
+    type: z.literal('mqtt'),
+    name: slugSchema,
+    url: mqttUrl,
+    topics: z.array(z.string().min(1)).min(1),
+    format: z.enum(MQTT_FORMATS),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    /** Fixed so the local broker keeps our persistent session; defaults to `{gateway}-{name}`. */
+    clientId: z.string().min(1).optional(),
+    /** zigbee2mqtt `mqtt.base_topic`. */
+    baseTopic: z.string().min(1).optional(),
+  })
+  .strict();
+
+const httpSourceSchema = z
+  .object({
+    type: z.literal('http'),
+    name: slugSchema,
+    port: z.number().int().min(1).max(65_535),
+    path: z.string().startsWith('/'),
+    /** Disruptive Technologies Data Connector signature secret (HS256). */
+    dtSecret: z.string().min(1),
+  })
+  .strict();
+
+const noderedSourceSchema = z
+  .object({
+    type: z.literal('nodered'),
+    name: slugSchema.default('nodered'),
+    enabled: z.boolean(),
+    userDir: z.string().min(1),
+  })
+  .strict();
+
+export const gatewayConfigSchema = z
+  .object({
+    gateway: slugSchema,
+    torg: slugSchema,
+    central: z
+      .object({
+        url: mqttUrl,
+        username: z.string().min(1).optional(),
+        password: z.string().min(1).optional(),
+        clientId: z.string().min(1).optional(),
+        tls: z
+          .object({ caFile: z.string().min(1).optional(), certFile: z.string().min(1).optional(), keyFile: z.string().min(1).optional() })
+          .strict()
+          .optional(),
+        maxReadingsPerEnvelope: z.number().int().min(1).max(MAX_READINGS_PER_ENVELOPE).default(GATEWAY_DEFAULTS.maxReadingsPerEnvelope),
+        maxInFlight: z.number().int().min(1).max(100).default(GATEWAY_DEFAULTS.maxInFlight),
+        /** Reconnect backoff: exponential from initialMs, capped at maxMs, full jitter. */
+        reconnect: z
+          .object({ initialMs: z.number().int().min(10).default(500), maxMs: z.number().int().min(10).default(30_000) })
+          .strict()
+          .default({ initialMs: 500, maxMs: 30_000 }),
+      })
+      .strict(),
+    outbox: z
+      .object({
+        path: z.string().min(1),
+        maxReadings: z.number().int().min(1).default(GATEWAY_DEFAULTS.outboxMaxReadings),
+        maxBytes: z.number().int().min(1024).default(GATEWAY_DEFAULTS.outboxMaxBytes),
+        maxAgeMs: z.number().int().min(60_000).default(GATEWAY_DEFAULTS.outboxMaxAgeMs),
+        groupCommitMs: z.number().int().min(0).max(100).default(GATEWAY_DEFAULTS.groupCommitMs),
+      })
+      .strict(),
+    http: z
+      .object({ host: z.string().default('0.0.0.0'), port: z.number().int().min(0).max(65_535).default(GATEWAY_DEFAULTS.httpPort) })
+      .strict()
+      .default({ host: '0.0.0.0', port: GATEWAY_DEFAULTS.httpPort }),
+    clock: z
+      .object({
+        maxAheadMs: z.number().int().min(0).default(GATEWAY_DEFAULTS.clockMaxAheadMs),
+        maxBehindMs: z.number().int().min(0).default(GATEWAY_DEFAULTS.clockMaxBehindMs),
+      })
+      .strict()
+      .default({ maxAheadMs: GATEWAY_DEFAULTS.clockMaxAheadMs, maxBehindMs: GATEWAY_DEFAULTS.clockMaxBehindMs }),
+    /** DevEUI (any case) → device model id. */
+    devices: z.record(z.string().regex(/^[0-9a-fA-F]{16}$/, 'must be a 16-hex-digit DevEUI'), z.object({ model: z.string().min(1) }).strict()).default({}),
+    sources: z.array(z.discriminatedUnion('type', [mqttSourceSchema, httpSourceSchema, noderedSourceSchema])).default([]),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .strict();
+
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
+export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
+export type MqttSourceConfig = z.infer<typeof mqttSourceSchema>;
+
+/** Validates a parsed config value; the error names the first bad keys (e.g. `sources.0.format`). */
+export function parseGatewayConfig(json: unknown): GatewayConfig {
+  const r = gatewayConfigSchema.safeParse(json);
+  if (r.success) return r.data;
+  const detail = r.error.issues
+    .slice(0, 5)
+    .map((i) => {
+      const path = i.path.map(String).join('.');
+      const unknown = i.code === 'unrecognized_keys' ? ` (${i.keys.join(', ')})` : '';
+      return `${path || '(root)'}: ${i.message}${unknown}`;
+    })
+    .join('; ');
+  throw new PlatformError('E_CONFIG_INVALID', detail);
+}
+
+export function loadGatewayConfig(path: string): GatewayConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new PlatformError('E_CONFIG_INVALID', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new PlatformError('E_CONFIG_INVALID', `${path} is not JSON: ${(err as Error).message}`, { cause: err });
+  }
+  return parseGatewayConfig(json);
+}

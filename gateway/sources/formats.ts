@@ -1,0 +1,73 @@
+/**
+ * MQTT message formats a local source understands, each turned into a MqttParseFn:
+ * - chirpstack-v4 / tts-v3: LNS uplink envelope → LoRaWAN uplink → device model decoder (model
+ *   chosen by the per-device `model` in the gateway config, else the LNS device tag `model`,
+ *   ChirpStack `deviceInfo.tags` / TTS attributes) + a health reading from the radio metadata;
+ * - zigbee2mqtt: state messages, device list from `bridge/devices` (devices/sources/zigbee2mqtt.ts);
+ * - readings-json: the contract's reading inputs as JSON (one object or an array): simulators,
+ *   Node-RED flows and tests publish these.
+ */
+import type { ReadingInput } from '../../devices/contract/reading.schema.ts';
+import type { LorawanDeviceModel } from '../../devices/models/device-model.ts';
+import { DecodeError } from '../../devices/models/device-model.ts';
+import { parseChirpstackMqtt } from '../../devices/sources/chirpstack-v4.ts';
+import { uplinkHealthReading, type UplinkResult } from '../../devices/sources/lorawan-uplink.ts';
+import { decodeJson } from '../../devices/sources/source-json.ts';
+import { parseTtsMqtt } from '../../devices/sources/tts-v3.ts';
+import { Zigbee2mqttSource } from '../../devices/sources/zigbee2mqtt.ts';
+import type { MqttParseFn, ParseOutcome } from './source.ts';
+
+export const MQTT_FORMATS = ['chirpstack-v4', 'tts-v3', 'zigbee2mqtt', 'readings-json'] as const;
+export type MqttFormat = (typeof MQTT_FORMATS)[number];
+
+export interface FormatContext {
+  /** DevEUI (lower case) → model id, from the gateway config. */
+  deviceModels: Readonly<Record<string, string>>;
+  models: ReadonlyMap<string, LorawanDeviceModel>;
+  zigbeeBaseTopic?: string;
+}
+
+function decodeUplink(result: UplinkResult, receivedAtMs: number, ctx: FormatContext): ParseOutcome {
+  if (!result.ok) return { ok: false, code: result.code, detail: result.detail };
+  const up = result.uplink;
+  const modelId = ctx.deviceModels[up.devEui] ?? up.tags?.model;
+  if (modelId === undefined) {
+    return { ok: false, code: 'E_DECODE_UNKNOWN_DEVICE', detail: `no model configured for DevEUI ${up.devEui} (gateway config "devices" or LNS tag "model")` };
+  }
+  const model = ctx.models.get(modelId);
+  if (model === undefined) return { ok: false, code: 'E_DECODE_UNKNOWN_MODEL', detail: `model "${modelId}" (DevEUI ${up.devEui}) is not supported` };
+  let decoded: ReadingInput[];
+  try {
+    decoded = model.decode(up.fPort, up.bytes, { device: up.devEui, time: up.time });
+  } catch (err) {
+    if (err instanceof DecodeError) return { ok: false, code: err.code, detail: err.message };
+    throw err;
+  }
+  const readings: unknown[] = decoded.map((r) => (r.timeSource === undefined ? { ...r, timeSource: up.timeSource } : r));
+  const health = uplinkHealthReading(up, new Date(receivedAtMs).toISOString());
+  if (health !== null) readings.push(health);
+  return { ok: true, readings };
+}
+
+export function createMqttParser(format: MqttFormat, ctx: FormatContext): MqttParseFn {
+  switch (format) {
+    case 'chirpstack-v4':
+      return (topic, payload, receivedAtMs) => decodeUplink(parseChirpstackMqtt(topic, payload, { receivedAtMs }), receivedAtMs, ctx);
+    case 'tts-v3':
+      return (topic, payload, receivedAtMs) => decodeUplink(parseTtsMqtt(topic, payload, { receivedAtMs }), receivedAtMs, ctx);
+    case 'zigbee2mqtt': {
+      const z2m = new Zigbee2mqttSource(ctx.zigbeeBaseTopic !== undefined ? { baseTopic: ctx.zigbeeBaseTopic } : {});
+      return (topic, payload, receivedAtMs) => {
+        const r = z2m.handleMessage(topic, payload, receivedAtMs);
+        if (!r.ok) return { ok: false, code: r.code, detail: r.detail };
+        return { ok: true, readings: r.kind === 'readings' ? r.readings : [] };
+      };
+    }
+    case 'readings-json':
+      return (_topic, payload) => {
+        const j = decodeJson(payload);
+        if (!j.ok) return { ok: false, code: j.code, detail: j.detail };
+        return { ok: true, readings: Array.isArray(j.json) ? j.json : [j.json] };
+      };
+  }
+}

@@ -1,0 +1,22 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { defaultIngestConfig, loadIngestConfig } from '../../ingest/config.ts';
+
+describe('ingest configuration', () => {
+  it('documents every variable in the README', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    for (const name of Object.keys(defaultIngestConfig())) expect(readme, name).toContain(`\`${name}`);
+  });
+
+  it('refuses a bad value naming the variable', () => {
+    expect(() => loadIngestConfig({ INGEST_BATCH_LINES: 'abc' })).toThrow(/INGEST_BATCH_LINES/);
+    expect(() => loadIngestConfig({ INGEST_INFLUX_URL: 'not a url' })).toThrow(/INGEST_INFLUX_URL/);
+    expect(() => loadIngestConfig({ INGEST_RETRY_BASE_MS: '5000', INGEST_RETRY_MAX_MS: '100' })).toThrow(/INGEST_RETRY_MAX_MS/);
+  });
+
+  it('takes values from the environment', () => {
+    const c = loadIngestConfig({ INGEST_SHARE_GROUP: 'ingest', INGEST_RECEIVE_MAXIMUM: '500' });
+    expect(c.INGEST_SHARE_GROUP).toBe('ingest');
+    expect(c.INGEST_RECEIVE_MAXIMUM).toBe(500);
+  });
+});
