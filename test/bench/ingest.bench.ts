@@ -108,7 +108,7 @@ function consumerSpec(ctx: Ctx, system: System, runId: string, db: string): Cons
           name: 'ingest',
           // The production build (npm run build → dist/), run by plain node as in production;
           // `tsx` would add its own transform overhead to every function (keepNames).
-          args: [path.join(REPO, 'dist/ingest/main.js')],
+          args: [...(process.env.BENCH_INGEST_NODE_ARGS ?? '').split(' ').filter(Boolean), path.join(REPO, 'dist/ingest/main.js')],
           cwd: REPO,
           logFile,
           env: {
@@ -120,6 +120,8 @@ function consumerSpec(ctx: Ctx, system: System, runId: string, db: string): Cons
             INGEST_HTTP_PORT: '0',
             INGEST_HTTP_HOST: '127.0.0.1',
             INGEST_LOG_LEVEL: 'warn',
+            // Tuning runs: INGEST_* variables in the bench's environment override the defaults.
+            ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('INGEST_') && k !== 'INGEST_LOG_LEVEL')),
           },
         }),
     };
