@@ -9,7 +9,7 @@
  * stdout: one JSON line per system × case × readings-per-message, then ratio lines. Everything
  * else (progress, child logs) goes to stderr and to the run's temp dir.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -108,7 +108,8 @@ function consumerSpec(ctx: Ctx, system: System, runId: string, db: string): Cons
           name: 'ingest',
           // The production build (npm run build → dist/), run by plain node as in production;
           // `tsx` would add its own transform overhead to every function (keepNames).
-          args: [...(process.env.BENCH_INGEST_NODE_ARGS ?? '').split(' ').filter(Boolean), path.join(REPO, 'dist/ingest/main.js')],
+          // Production V8 flags (ingest/node-flags), overridable for tuning runs.
+          args: [...(process.env.BENCH_INGEST_NODE_ARGS ?? readFileSync(path.join(REPO, 'ingest/node-flags'), 'utf8')).split(/\s+/).filter(Boolean), path.join(REPO, 'dist/ingest/main.js')],
           cwd: REPO,
           logFile,
           env: {
