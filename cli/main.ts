@@ -18,6 +18,7 @@ import { DEFAULT_MAX_AGE_MS } from '../devices/contract/validate.ts';
 import { InfluxWriter } from '../ingest/influx-writer.ts';
 import { EnvelopePublisher } from '../simulator/envelope-publisher.ts';
 import { addSimulatorOptions, processDeps, runSimulator, type SimulatorOptions } from '../simulator/main.ts';
+import { DECODE_ENVELOPES, runDecode, type DecodeEnvelope } from './decode.ts';
 import { importCsv, type ImportSummary } from './import-csv.ts';
 import { publishJsonLines } from './publish-stdin.ts';
 
@@ -175,6 +176,32 @@ export function buildProgram(setExit: (code: number) => void): Command {
       } finally {
         await client.endAsync();
       }
+    });
+
+  program
+    .command('decode')
+    .description('dekod en nyttelast eller en melding til målinger (JSON) / decode a payload or message to readings (JSON)')
+    .option('--model <id>', 'device model id (see --list-models)')
+    .option('--fport <n>', 'LoRaWAN fPort of the payload', positiveInt(223))
+    .option('--hex <bytes>', 'payload as hex')
+    .option('--base64 <bytes>', 'payload as base64')
+    .option('--device <devEui>', 'device id stamped on the readings')
+    .option('--time <iso>', 'observation time stamped on the readings (default: now)')
+    .addOption(new Option('--envelope <format>', 'decode a whole message instead of bytes').choices(DECODE_ENVELOPES))
+    .option('--file <file>', 'the message for --envelope; - for stdin')
+    .option('--secret <secret>', 'DT Data Connector signature secret')
+    .option('--signature <token>', 'DT X-Dt-Signature header value')
+    .option('--no-verify', 'skip DT signature verification')
+    .option('--list-models', 'list device model ids with vendor, model and kinds')
+    .action(async (o: { model?: string; fport?: number; hex?: string; base64?: string; device?: string; time?: string; envelope?: DecodeEnvelope; file?: string; secret?: string; signature?: string; verify: boolean; listModels?: boolean }) => {
+      const code = await runDecode(o, {
+        stdout: (s) => process.stdout.write(s),
+        stderr: (s) => process.stderr.write(s),
+        stdin: process.stdin,
+        now: () => Date.now(),
+        lang: program.opts<GlobalOpts>().lang,
+      });
+      setExit(code);
     });
 
   addSimulatorOptions(
