@@ -7,7 +7,7 @@
  *     "central": { "url": "mqtts://mqtt.example:8883", "username": "gw-sentrum-1", "password": "…",
  *                  "tls": { "caFile": "/etc/itorg/ca.pem" } },
  *     "outbox": { "path": "/var/lib/itorg/outbox.db" },
- *     "devices": { "24e124136b316361": { "model": "milesight-vs133" } },
+ *     "devices": { "24e124136b316361": { "model": "milesight-vs133", "reportIntervalSeconds": 300 } },
  *     "sources": [ { "type": "mqtt", "name": "chirpstack", "url": "mqtt://127.0.0.1:1883",
  *                    "topics": ["application/+/device/+/event/up"], "format": "chirpstack-v4" } ] }
  */
@@ -17,6 +17,7 @@ import { PlatformError } from '../devices/contract/errors.ts';
 import { MAX_READINGS_PER_ENVELOPE, slugSchema } from '../devices/contract/reading.schema.ts';
 import { DEFAULT_MAX_AGE_MS } from '../devices/contract/validate.ts';
 import { MQTT_FORMATS } from './sources/formats.ts';
+import { reportIntervalSchema } from './sources/model-resolver.ts';
 
 export const GATEWAY_DEFAULTS = {
   maxReadingsPerEnvelope: 500,
@@ -67,6 +68,8 @@ const noderedSourceSchema = z
     name: slugSchema.default('nodered'),
     enabled: z.boolean(),
     userDir: z.string().min(1),
+    /** Loopback port of the Node-RED editor and admin API (gateway/node-red/embed.ts); 0 = any free port. */
+    httpPort: z.number().int().min(0).max(65_535).default(1880),
   })
   .strict();
 
@@ -113,8 +116,21 @@ export const gatewayConfigSchema = z
       })
       .strict()
       .default({ maxAheadMs: GATEWAY_DEFAULTS.clockMaxAheadMs, maxBehindMs: GATEWAY_DEFAULTS.clockMaxBehindMs }),
-    /** DevEUI (any case) → device model id. */
-    devices: z.record(z.string().regex(/^[0-9a-fA-F]{16}$/, 'must be a 16-hex-digit DevEUI'), z.object({ model: z.string().min(1) }).strict()).default({}),
+    /**
+     * DevEUI (any case) → per-device settings; both keys are optional and override the LNS device
+     * tags of the same name (gateway/sources/model-resolver.ts). `model`: device model id
+     * (devices/models/index.ts). `reportIntervalSeconds`: the configured reporting interval of a
+     * people counter whose uplink does not carry it (Milesight VS133/VS135/VS350).
+     */
+    devices: z
+      .record(
+        z.string().regex(/^[0-9a-fA-F]{16}$/, 'must be a 16-hex-digit DevEUI'),
+        z
+          .object({ model: z.string().min(1).optional(), reportIntervalSeconds: reportIntervalSchema.optional() })
+          .strict()
+          .refine((d) => d.model !== undefined || d.reportIntervalSeconds !== undefined, 'set model and/or reportIntervalSeconds'),
+      )
+      .default({}),
     sources: z.array(z.discriminatedUnion('type', [mqttSourceSchema, httpSourceSchema, noderedSourceSchema])).default([]),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
@@ -123,6 +139,7 @@ export const gatewayConfigSchema = z
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
 export type MqttSourceConfig = z.infer<typeof mqttSourceSchema>;
+export type NoderedSourceConfig = z.infer<typeof noderedSourceSchema>;
 
 /** Validates a parsed config value; the error names the first bad keys (e.g. `sources.0.format`). */
 export function parseGatewayConfig(json: unknown): GatewayConfig {

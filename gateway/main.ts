@@ -11,15 +11,16 @@ import { pathToFileURL } from 'node:url';
 import express from 'express';
 import { pino, type Logger } from 'pino';
 import { type Clock, systemClock } from './clock.ts';
-import { loadGatewayConfig, type GatewayConfig } from './config.ts';
+import { loadGatewayConfig, type GatewayConfig, type NoderedSourceConfig } from './config.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
+import { startEmbeddedNodeRed, type EmbeddedNodeRed } from './node-red/embed.ts';
 import type { Outbox } from './outbox/outbox.ts';
 import { SqliteOutbox } from './outbox/sqlite-outbox.ts';
 import { OutboxSink } from './reading-sink.ts';
 import { RejectedStore } from './rejected-store.ts';
-import { DEVICE_MODELS } from './sources/device-models.ts';
 import { DtWebhookSource } from './sources/dt-webhook-source.ts';
 import { createMqttParser } from './sources/formats.ts';
+import { LorawanModelResolver } from './sources/model-resolver.ts';
 import { MqttSource } from './sources/mqtt-source.ts';
 import type { Source } from './sources/source.ts';
 import { DurableCounter } from './uplink/durable-counter.ts';
@@ -91,8 +92,9 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     clock,
     limits: { maxAheadMs: config.clock.maxAheadMs, maxBehindMs: config.clock.maxBehindMs, maxAgeMs: config.outbox.maxAgeMs },
   });
-  const deviceModels = Object.fromEntries(Object.entries(config.devices).map(([eui, d]) => [eui.toLowerCase(), d.model]));
+  const models = new LorawanModelResolver(config.devices);
   const sources: Source[] = [];
+  const noderedSources: NoderedSourceConfig[] = [];
   for (const s of config.sources) {
     switch (s.type) {
       case 'mqtt':
@@ -104,7 +106,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
             ...(s.username !== undefined ? { username: s.username } : {}),
             ...(s.password !== undefined ? { password: s.password } : {}),
             topics: s.topics,
-            parse: createMqttParser(s.format, { deviceModels, models: DEVICE_MODELS, ...(s.baseTopic !== undefined ? { zigbeeBaseTopic: s.baseTopic } : {}) }),
+            parse: createMqttParser(s.format, { models, ...(s.baseTopic !== undefined ? { zigbeeBaseTopic: s.baseTopic } : {}) }),
             clock,
             logger,
           }),
@@ -114,9 +116,9 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
         sources.push(new DtWebhookSource({ name: s.name, port: s.port, path: s.path, secret: s.dtSecret, clock, logger }));
         break;
       case 'nodered':
-        // The Node-RED runner lives in gateway/node-red/ (a later issue); until it lands the
-        // config is accepted and the source is reported as not started.
-        if (s.enabled) logger.warn({ source: s.name, userDir: s.userDir }, 'nodered source configured but no Node-RED runner is built in yet; not started');
+        // Node-RED embedding (gateway/node-red/embed.ts, owned there): its flows append to this
+        // gateway's outbox; started after the uplink like every other source.
+        if (s.enabled) noderedSources.push(s);
         break;
     }
   }
@@ -147,6 +149,20 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
 
   uplink.start();
   for (const s of sources) await s.start(sink);
+  const nodereds: EmbeddedNodeRed[] = [];
+  for (const s of noderedSources) {
+    nodereds.push(
+      await startEmbeddedNodeRed({
+        userDir: s.userDir,
+        httpPort: s.httpPort,
+        outbox,
+        uplinkState: () => uplink?.state() ?? 'stopped',
+        clock,
+        limits: { maxAheadMs: config.clock.maxAheadMs, maxBehindMs: config.clock.maxBehindMs, maxAgeMs: config.outbox.maxAgeMs },
+        logger: logger.child({ source: s.name }),
+      }),
+    );
+  }
   logger.info({ depth: outbox.depth(), sources: sources.map((s) => s.name), httpPort }, 'gateway started');
 
   const up = uplink;
@@ -157,10 +173,13 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     rejected,
     httpPort,
     async stop() {
+      for (const n of nodereds) await n.stop();
       for (const s of sources) await s.stop();
       await up.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      const depth = outbox.depth();
       await outbox.close();
+      logger.info({ depth }, 'gateway stopped');
     },
   };
 }

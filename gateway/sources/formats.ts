@@ -1,41 +1,37 @@
 /**
  * MQTT message formats a local source understands, each turned into a MqttParseFn:
- * - chirpstack-v4 / tts-v3: LNS uplink envelope → LoRaWAN uplink → device model decoder (model
- *   chosen by the per-device `model` in the gateway config, else the LNS device tag `model`,
- *   ChirpStack `deviceInfo.tags` / TTS attributes) + a health reading from the radio metadata;
+ * - chirpstack-v4 / tts-v3: LNS uplink envelope → LoRaWAN uplink → device model decoder (picked and
+ *   built by model-resolver.ts: gateway config `devices`, else the LNS device tags) + a health
+ *   reading from the radio metadata;
  * - zigbee2mqtt: state messages, device list from `bridge/devices` (devices/sources/zigbee2mqtt.ts);
  * - readings-json: the contract's reading inputs as JSON (one object or an array): simulators,
  *   Node-RED flows and tests publish these.
  */
 import type { ReadingInput } from '../../devices/contract/reading.schema.ts';
-import type { LorawanDeviceModel } from '../../devices/models/device-model.ts';
 import { DecodeError } from '../../devices/models/device-model.ts';
 import { parseChirpstackMqtt } from '../../devices/sources/chirpstack-v4.ts';
 import { uplinkHealthReading, type UplinkResult } from '../../devices/sources/lorawan-uplink.ts';
 import { decodeJson } from '../../devices/sources/source-json.ts';
 import { parseTtsMqtt } from '../../devices/sources/tts-v3.ts';
 import { Zigbee2mqttSource } from '../../devices/sources/zigbee2mqtt.ts';
+import type { LorawanModelResolver } from './model-resolver.ts';
 import type { MqttParseFn, ParseOutcome } from './source.ts';
 
 export const MQTT_FORMATS = ['chirpstack-v4', 'tts-v3', 'zigbee2mqtt', 'readings-json'] as const;
 export type MqttFormat = (typeof MQTT_FORMATS)[number];
 
 export interface FormatContext {
-  /** DevEUI (lower case) → model id, from the gateway config. */
-  deviceModels: Readonly<Record<string, string>>;
-  models: ReadonlyMap<string, LorawanDeviceModel>;
+  /** Picks the decoder of a LoRaWAN uplink (shared by every LoRaWAN source of the gateway). */
+  models: LorawanModelResolver;
   zigbeeBaseTopic?: string;
 }
 
 function decodeUplink(result: UplinkResult, receivedAtMs: number, ctx: FormatContext): ParseOutcome {
   if (!result.ok) return { ok: false, code: result.code, detail: result.detail };
   const up = result.uplink;
-  const modelId = ctx.deviceModels[up.devEui] ?? up.tags?.model;
-  if (modelId === undefined) {
-    return { ok: false, code: 'E_DECODE_UNKNOWN_DEVICE', detail: `no model configured for DevEUI ${up.devEui} (gateway config "devices" or LNS tag "model")` };
-  }
-  const model = ctx.models.get(modelId);
-  if (model === undefined) return { ok: false, code: 'E_DECODE_UNKNOWN_MODEL', detail: `model "${modelId}" (DevEUI ${up.devEui}) is not supported` };
+  const resolved = ctx.models.resolve(up.devEui, up.tags);
+  if (!resolved.ok) return resolved;
+  const model = resolved.model;
   let decoded: ReadingInput[];
   try {
     decoded = model.decode(up.fPort, up.bytes, { device: up.devEui, time: up.time });
