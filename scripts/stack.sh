@@ -58,7 +58,11 @@ spawn_service() {
     echo "$name: already running (pid $pid)"
     return 0
   fi
-  (cd "$repo" && daemon_spawn "$pidfile" "$log" node --import tsx "$entry" "$@")
+  # A service's V8 flags live beside it (ingest/node-flags), shared with the benchmark and production.
+  local flags=() flagfile
+  flagfile="$repo/$(dirname "$entry")/node-flags"
+  [[ -f $flagfile ]] && read -r -a flags <"$flagfile"
+  (cd "$repo" && daemon_spawn "$pidfile" "$log" node "${flags[@]}" --import tsx "$entry" "$@")
 }
 
 # Fails (printing the log tail) if the service spawned with PIDFILE is no longer alive.
