@@ -12,10 +12,9 @@
  * `fCnt` 0, `fPort` 0 (a MAC-only frame), empty `data`, `snr` 0.0 are absent, not missing.
  */
 import { z } from 'zod';
-import { parseInstant, DEFAULT_MIN_PLAUSIBLE_MS } from './source-time.ts';
 import { fail } from './source-errors.ts';
 import { decodeJson } from './source-json.ts';
-import { bestRadio, decodeBase64, normaliseDevEui, type LorawanUplink, type UplinkResult } from './lorawan-uplink.ts';
+import { buildUplink, normaliseDevEui, type LnsParseOptions, type UplinkResult } from './lorawan-uplink.ts';
 import { describeIssues } from '../contract/validate.ts';
 
 const rxInfoSchema = z.looseObject({
@@ -45,11 +44,7 @@ export const chirpstackUplinkEventSchema = z.looseObject({
 
 export type ChirpstackUplinkEvent = z.infer<typeof chirpstackUplinkEventSchema>;
 
-export interface ChirpstackParseOptions {
-  /** When our gateway received the message (ms since epoch), from the injected clock. */
-  receivedAtMs: number;
-  minPlausibleMs?: number;
-}
+export type ChirpstackParseOptions = LnsParseOptions;
 
 const TOPIC = /^application\/([^/]+)\/device\/([^/]+)\/event\/([^/]+)$/;
 
@@ -67,7 +62,6 @@ export function parseChirpstackUplink(json: unknown, opts: ChirpstackParseOption
   const ev = parsed.data;
   const devEui = normaliseDevEui(ev.deviceInfo.devEui);
   if (devEui === null) return fail('E_SOURCE_BAD_ENVELOPE', `deviceInfo.devEui "${ev.deviceInfo.devEui}" is not 16 hex digits`);
-  const minPlausible = opts.minPlausibleMs ?? DEFAULT_MIN_PLAUSIBLE_MS;
 
   // fPort absent = 0 (proto3 default): the frame carried only MAC commands, nothing to decode.
   const fPort = ev.fPort ?? 0;
@@ -78,53 +72,24 @@ export function parseChirpstackUplink(json: unknown, opts: ChirpstackParseOption
     return fail('E_SOURCE_NO_PAYLOAD', `uplink fCnt ${ev.fCnt ?? 0} from ${devEui} has fPort 0/absent`);
   }
 
-  let bytes: Uint8Array = new Uint8Array(0);
-  if (ev.data !== undefined) {
-    const b = decodeBase64(ev.data);
-    if (!b.ok) return b;
-    bytes = b.bytes;
-  }
-
-  const rx = (ev.rxInfo ?? []).map((r) => ({
-    rssi: r.rssi,
-    // snr absent in an entry that has rssi is the proto3 default 0.0, not an unknown value.
-    snr: r.snr ?? (r.rssi !== undefined ? 0 : undefined),
-  }));
-
-  let time: string;
-  let timeSource: LorawanUplink['timeSource'];
-  if (ev.time !== undefined) {
-    const t = parseInstant(ev.time, minPlausible);
-    if (!t.ok) return t;
-    time = t.iso;
-    timeSource = 'network';
-  } else {
-    // No server time: the earliest gateway receive time is the closest to the transmission; if no
-    // gateway reported one, our own receive time is all there is.
-    let earliest: { iso: string; ms: number } | undefined;
-    for (const r of ev.rxInfo ?? []) {
-      const text = r.gwTime ?? r.nsTime;
-      if (text === undefined) continue;
-      const t = parseInstant(text, minPlausible);
-      if (!t.ok) return t;
-      if (earliest === undefined || t.ms < earliest.ms) earliest = t;
-    }
-    time = earliest?.iso ?? new Date(opts.receivedAtMs).toISOString();
-    timeSource = 'gateway';
-  }
-
-  const uplink: LorawanUplink = {
-    devEui,
-    time,
-    timeSource,
-    fPort,
-    bytes,
-    fCnt: ev.fCnt ?? 0,
-    ...bestRadio(rx),
-    ...(ev.deviceInfo.deviceName !== undefined ? { deviceName: ev.deviceInfo.deviceName } : {}),
-    ...(ev.deviceInfo.tags !== undefined && Object.keys(ev.deviceInfo.tags).length > 0 ? { tags: ev.deviceInfo.tags } : {}),
-  };
-  return { ok: true, uplink };
+  return buildUplink(
+    {
+      devEui,
+      fPort,
+      fCnt: ev.fCnt ?? 0,
+      data: ev.data,
+      serverTime: ev.time,
+      gatewayTimes: (ev.rxInfo ?? []).map((r) => r.gwTime ?? r.nsTime),
+      rx: (ev.rxInfo ?? []).map((r) => ({
+        rssi: r.rssi,
+        // snr absent in an entry that has rssi is the proto3 default 0.0, not an unknown value.
+        snr: r.snr ?? (r.rssi !== undefined ? 0 : undefined),
+      })),
+      deviceName: ev.deviceInfo.deviceName,
+      tags: ev.deviceInfo.tags,
+    },
+    opts,
+  );
 }
 
 /**

@@ -16,8 +16,7 @@ import { z } from 'zod';
 import { describeIssues } from '../contract/validate.ts';
 import { fail } from './source-errors.ts';
 import { decodeJson } from './source-json.ts';
-import { DEFAULT_MIN_PLAUSIBLE_MS, parseInstant } from './source-time.ts';
-import { bestRadio, decodeBase64, normaliseDevEui, type LorawanUplink, type UplinkResult } from './lorawan-uplink.ts';
+import { buildUplink, normaliseDevEui, type LnsParseOptions, type UplinkResult } from './lorawan-uplink.ts';
 
 const rxMetadataSchema = z.looseObject({
   rssi: z.number().optional(),
@@ -48,11 +47,7 @@ export const ttsUplinkMessageSchema = z.looseObject({
   }),
 });
 
-export interface TtsParseOptions {
-  /** When our gateway received the message (ms since epoch), from the injected clock. */
-  receivedAtMs: number;
-  minPlausibleMs?: number;
-}
+export type TtsParseOptions = LnsParseOptions;
 
 /** `v3/{application id}@{tenant id}/devices/{device id}/{type}`; null for other topics. */
 export function parseTtsTopic(topic: string): { applicationId: string; tenantId: string; deviceId: string; type: string } | null {
@@ -72,7 +67,6 @@ export function parseTtsUplink(json: unknown, opts: TtsParseOptions): UplinkResu
   const devEui = normaliseDevEui(ids.dev_eui);
   if (devEui === null) return fail('E_SOURCE_BAD_ENVELOPE', `dev_eui "${ids.dev_eui}" is not 16 hex digits`);
   const up = msg.uplink_message;
-  const minPlausible = opts.minPlausibleMs ?? DEFAULT_MIN_PLAUSIBLE_MS;
 
   const fPort = up.f_port ?? 0;
   const fCnt = up.f_cnt ?? 0;
@@ -85,53 +79,25 @@ export function parseTtsUplink(json: unknown, opts: TtsParseOptions): UplinkResu
     return fail('E_SOURCE_NO_PAYLOAD', `uplink f_cnt ${fCnt} from ${devEui} has f_port 0/absent`);
   }
 
-  let bytes: Uint8Array = new Uint8Array(0);
-  if (up.frm_payload !== undefined) {
-    const b = decodeBase64(up.frm_payload);
-    if (!b.ok) return b;
-    bytes = b.bytes;
-  }
-
-  const rx = (up.rx_metadata ?? []).map((r) => ({
-    rssi: r.rssi ?? r.channel_rssi,
-    snr: r.snr ?? (r.rssi !== undefined || r.channel_rssi !== undefined ? 0 : undefined),
-  }));
-
-  // The Network Server's receive time is the one nearest the radio transmission; the top-level
-  // received_at is later (after the Application Server's processing).
-  let time: string;
-  let timeSource: LorawanUplink['timeSource'];
-  const serverTime = up.received_at ?? msg.received_at;
-  if (serverTime !== undefined) {
-    const t = parseInstant(serverTime, minPlausible);
-    if (!t.ok) return t;
-    time = t.iso;
-    timeSource = 'network';
-  } else {
-    let earliest: { iso: string; ms: number } | undefined;
-    for (const r of up.rx_metadata ?? []) {
-      const text = r.time ?? r.received_at;
-      if (text === undefined) continue;
-      const t = parseInstant(text, minPlausible);
-      if (!t.ok) return t;
-      if (earliest === undefined || t.ms < earliest.ms) earliest = t;
-    }
-    time = earliest?.iso ?? new Date(opts.receivedAtMs).toISOString();
-    timeSource = 'gateway';
-  }
-
-  const uplink: LorawanUplink = {
-    devEui,
-    time,
-    timeSource,
-    fPort,
-    bytes,
-    fCnt,
-    ...bestRadio(rx),
-    deviceName: ids.device_id,
-    ...(up.attributes !== undefined && Object.keys(up.attributes).length > 0 ? { tags: up.attributes } : {}),
-  };
-  return { ok: true, uplink };
+  return buildUplink(
+    {
+      devEui,
+      fPort,
+      fCnt,
+      data: up.frm_payload,
+      // The Network Server's receive time is the one nearest the radio transmission; the top-level
+      // received_at is later (after the Application Server's processing).
+      serverTime: up.received_at ?? msg.received_at,
+      gatewayTimes: (up.rx_metadata ?? []).map((r) => r.time ?? r.received_at),
+      rx: (up.rx_metadata ?? []).map((r) => ({
+        rssi: r.rssi ?? r.channel_rssi,
+        snr: r.snr ?? (r.rssi !== undefined || r.channel_rssi !== undefined ? 0 : undefined),
+      })),
+      deviceName: ids.device_id,
+      tags: up.attributes,
+    },
+    opts,
+  );
 }
 
 /** An MQTT message from the TTS MQTT server. Only `/up` is an uplink; the topic's device id must match the body. */

@@ -7,29 +7,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '../../devices/contract/mqtt-topics.ts';
 import { envelopeSchema } from '../../devices/contract/reading.schema.ts';
 import { parseGatewayConfig } from '../../gateway/config.ts';
 import { startGateway, type GatewayHandle } from '../../gateway/main.ts';
-import { defaultIngestConfig } from '../../ingest/config.ts';
-import { startIngest, type IngestHandle } from '../../ingest/main.ts';
+import type { IngestHandle } from '../../ingest/main.ts';
 import { startMosquitto, startStack, type MosquittoHandle, type Stack } from '../support/services.ts';
+import { silent, sleep, startTestIngest, waitFor } from './gateway-helpers.ts';
 
-const silent = pino({ level: 'silent' });
 const TORG = 'asker-sentrum';
 const GW = 'gw-outage';
 const DEVICES = ['70b3d5000000a001', '70b3d5000000a002', '70b3d5000000a003', '70b3d5000000a004', '70b3d5000000a005'];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, probe: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 describe('gateway with the central broker down for 60 s', () => {
   let stack: Stack;
@@ -44,17 +33,7 @@ describe('gateway with the central broker down for 60 s', () => {
 
   beforeAll(async () => {
     [stack, local] = await Promise.all([startStack(), startMosquitto()]);
-    ingest = await startIngest(
-      defaultIngestConfig({
-        INGEST_MQTT_URL: stack.mqtt.url,
-        INGEST_INFLUX_URL: stack.influx.url,
-        INGEST_INFLUX_DB: stack.influx.db,
-        INGEST_HTTP_PORT: 0,
-        INGEST_CLIENT_ID: 'ingest-outage-test',
-        INGEST_LOG_LEVEL: 'silent',
-      }),
-      { defaultMetrics: false, logger: silent },
-    );
+    ingest = await startTestIngest(stack, 'ingest-outage-test');
     // Persistent session: the broker keeps our subscription and queued messages across its restart.
     consumer = await mqtt.connectAsync(stack.mqtt.url, { clientId: 'outage-test-consumer', clean: false, reconnectPeriod: 200 });
     consumer.on('message', (_topic, payload) => {

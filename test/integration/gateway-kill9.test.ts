@@ -9,31 +9,19 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '../../devices/contract/mqtt-topics.ts';
 import type { Reading } from '../../devices/contract/reading.schema.ts';
 import { systemClock } from '../../gateway/clock.ts';
 import type { GatewayConfigInput } from '../../gateway/config.ts';
 import { SqliteOutbox } from '../../gateway/outbox/sqlite-outbox.ts';
-import { defaultIngestConfig } from '../../ingest/config.ts';
-import { startIngest, type IngestHandle } from '../../ingest/main.ts';
+import type { IngestHandle } from '../../ingest/main.ts';
 import { freePort, startStack, type Stack } from '../support/services.ts';
+import { silent, startTestIngest, waitForValue } from './gateway-helpers.ts';
 
 const N = 100_000;
 const DEVICES = 100;
-const silent = pino({ level: 'silent' });
 const bounds = { maxReadings: 1_000_000, maxBytes: 1_000_000_000, maxAgeMs: 30 * 86_400_000 };
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 async function healthDepth(port: number): Promise<number | undefined> {
   const res = await fetch(`http://127.0.0.1:${port}/healthz`);
@@ -49,17 +37,7 @@ describe('gateway kill -9 during a 100 000-reading drain', () => {
 
   beforeAll(async () => {
     stack = await startStack();
-    ingest = await startIngest(
-      defaultIngestConfig({
-        INGEST_MQTT_URL: stack.mqtt.url,
-        INGEST_INFLUX_URL: stack.influx.url,
-        INGEST_INFLUX_DB: stack.influx.db,
-        INGEST_HTTP_PORT: 0,
-        INGEST_CLIENT_ID: 'ingest-kill9-test',
-        INGEST_LOG_LEVEL: 'silent',
-      }),
-      { defaultMetrics: false, logger: silent },
-    );
+    ingest = await startTestIngest(stack, 'ingest-kill9-test');
     dir = mkdtempSync(join(tmpdir(), 'gw-kill9-'));
   });
 
@@ -111,7 +89,7 @@ describe('gateway kill -9 during a 100 000-reading drain', () => {
 
     const first = spawnGateway();
     // Kill once the drain is well under way but far from done.
-    await waitFor('drain under way', async () => {
+    await waitForValue('drain under way', async () => {
       const d = await healthDepth(httpPort);
       return d !== undefined && d < N - 20_000 ? d : undefined;
     }, 60_000);
@@ -125,8 +103,8 @@ describe('gateway kill -9 during a 100 000-reading drain', () => {
     expect(left).toBeLessThan(N);
 
     const second = spawnGateway();
-    await waitFor('outbox drained', async () => ((await healthDepth(httpPort)) === 0 ? true : undefined), 120_000);
-    const count = await waitFor(
+    await waitForValue('outbox drained', async () => ((await healthDepth(httpPort)) === 0 ? true : undefined), 120_000);
+    const count = await waitForValue(
       'all points in InfluxDB',
       async () => {
         const c = await stack.influx.count('"raw"."climate"', 'temperature');
@@ -136,7 +114,7 @@ describe('gateway kill -9 during a 100 000-reading drain', () => {
     );
     second.kill('SIGTERM');
     await new Promise((r) => second.once('exit', r));
-    await waitFor('death after SIGTERM', async () => (states.length >= 4 ? true : undefined), 10_000);
+    await waitForValue('death after SIGTERM', async () => (states.length >= 4 ? true : undefined), 10_000);
     await watcher.endAsync();
     // Session 0: birth, then the will the broker published for the killed connection (same bdSeq).
     // Session 1 (restart): birth with the next bdSeq, then an explicit death on SIGTERM.

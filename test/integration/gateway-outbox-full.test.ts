@@ -7,23 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseGatewayConfig } from '../../gateway/config.ts';
 import { startGateway, type GatewayHandle } from '../../gateway/main.ts';
-import { defaultIngestConfig } from '../../ingest/config.ts';
-import { startIngest, type IngestHandle } from '../../ingest/main.ts';
+import type { IngestHandle } from '../../ingest/main.ts';
 import { startMosquitto, startStack, type MosquittoHandle, type Stack } from '../support/services.ts';
-
-const silent = pino({ level: 'silent' });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor(what: string, probe: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+import { silent, startTestIngest, waitFor } from './gateway-helpers.ts';
 
 describe('gateway with a full outbox', () => {
   let stack: Stack;
@@ -34,17 +23,7 @@ describe('gateway with a full outbox', () => {
 
   beforeAll(async () => {
     [stack, local] = await Promise.all([startStack(), startMosquitto()]);
-    ingest = await startIngest(
-      defaultIngestConfig({
-        INGEST_MQTT_URL: stack.mqtt.url,
-        INGEST_INFLUX_URL: stack.influx.url,
-        INGEST_INFLUX_DB: stack.influx.db,
-        INGEST_HTTP_PORT: 0,
-        INGEST_CLIENT_ID: 'ingest-full-test',
-        INGEST_LOG_LEVEL: 'silent',
-      }),
-      { defaultMetrics: false, logger: silent },
-    );
+    ingest = await startTestIngest(stack, 'ingest-full-test');
     dir = mkdtempSync(join(tmpdir(), 'gw-full-'));
   });
 

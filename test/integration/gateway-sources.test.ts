@@ -7,26 +7,17 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '../../devices/contract/mqtt-topics.ts';
 import { envelopeSchema, type Reading } from '../../devices/contract/reading.schema.ts';
 import { parseGatewayConfig } from '../../gateway/config.ts';
 import { startGateway, type GatewayHandle } from '../../gateway/main.ts';
 import { startMosquitto, type MosquittoHandle } from '../support/services.ts';
+import { silent, waitFor } from './gateway-helpers.ts';
 
-const silent = pino({ level: 'silent' });
 const fixture = JSON.parse(readFileSync(new URL('../gateway/fixtures/chirpstack-v4-up-ws301.json', import.meta.url), 'utf8')) as {
   envelope: Record<string, unknown>;
 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor(what: string, probe: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 describe('gateway sources', () => {
   let central: MosquittoHandle;

@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { readingSchema } from '../../../devices/contract/reading.schema.ts';
 import { DecodeError } from '../../../devices/models/device-model.ts';
 import type { LorawanDeviceModel } from '../../../devices/models/device-model.ts';
@@ -11,38 +9,7 @@ import { elsysErsCo2 } from '../../../devices/models/elsys/ers-co2.ts';
 import { elsysErsEye } from '../../../devices/models/elsys/ers-eye.ts';
 import { elsysErs } from '../../../devices/models/elsys/ers.ts';
 import { models } from '../../../devices/models/elsys/index.ts';
-
-const ctx = { device: 'a81758fffe0312ab', time: '2026-11-24T09:15:00.000Z' };
-const goldenSchema = z.object({
-  source: z.string().min(10),
-  cases: z
-    .array(
-      z.object({
-        description: z.string(),
-        source: z.string().optional(),
-        fPort: z.number().int(),
-        bytesHex: z.string().regex(/^([0-9a-f]{2})+$/),
-        vendorDecoded: z.unknown().optional(),
-        expected: z.array(z.record(z.string(), z.unknown())),
-      }),
-    )
-    .min(1),
-});
-const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
-const strip = (readings: unknown[]): unknown[] =>
-  readings.map((r) => {
-    const { device: _d, time: _t, ...rest } = r as Record<string, unknown>;
-    return rest;
-  });
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof DecodeError) return err.code;
-    throw err;
-  }
-  return undefined;
-}
+import { codeOf, ctx, hex, mulberry32, runGoldens, strip } from './golden-harness.ts';
 
 const goldens: [LorawanDeviceModel, string][] = [
   [elsysErs, 'ers'],
@@ -53,22 +20,7 @@ const goldens: [LorawanDeviceModel, string][] = [
 ];
 
 describe('Elsys golden payloads', () => {
-  for (const [model, file] of goldens) {
-    const golden = goldenSchema.parse(
-      JSON.parse(readFileSync(new URL(`../../../devices/models/elsys/${file}.golden.json`, import.meta.url), 'utf8')),
-    );
-    for (const c of golden.cases) {
-      it(`${model.id}: ${c.description}`, () => {
-        const readings = model.decode(c.fPort, hex(c.bytesHex), ctx);
-        expect(strip(readings)).toEqual(c.expected);
-        for (const r of readings) {
-          expect(r.device).toBe(ctx.device);
-          expect(r.time).toBe(ctx.time);
-          readingSchema.parse(r);
-        }
-      });
-    }
-  }
+  runGoldens('elsys', goldens);
 });
 
 describe('Elsys TLV parser', () => {
@@ -126,14 +78,7 @@ describe('Elsys traps', () => {
   });
   it('fuzz: random bytes give contract-valid readings or a DecodeError, nothing else', () => {
     // Deterministic PRNG (mulberry32) so a failure reproduces.
-    let seed = 0x5eed;
-    const rnd = (): number => {
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = seed;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    const rnd = mulberry32(0x5eed);
     let decoded = 0;
     for (const model of models) {
       for (let i = 0; i < 3000; i++) {

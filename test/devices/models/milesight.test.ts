@@ -4,10 +4,11 @@ import { z } from 'zod';
 import { readingSchema } from '../../../devices/contract/reading.schema.ts';
 import type { ReadingInput } from '../../../devices/contract/reading.schema.ts';
 import { DecodeError } from '../../../devices/models/device-model.ts';
-import type { DecodeContext, DecodeErrorCode, LorawanDeviceModel } from '../../../devices/models/device-model.ts';
+import type { DecodeContext, LorawanDeviceModel } from '../../../devices/models/device-model.ts';
 import { models } from '../../../devices/models/milesight/index.ts';
 import { createVs133 } from '../../../devices/models/milesight/vs133.ts';
 import { createVs350 } from '../../../devices/models/milesight/vs350.ts';
+import { codeOf, hex, mulberry32 } from './golden-harness.ts';
 
 const ctx: DecodeContext = { device: '24e124710c000001', time: '2026-11-24T09:15:00.000Z' };
 
@@ -32,25 +33,11 @@ function loadGolden(model: LorawanDeviceModel) {
   return goldenSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
 }
 
-function hexToBytes(hex: string): Uint8Array {
-  return Uint8Array.from(Buffer.from(hex, 'hex'));
-}
-
 /** Golden `expected` leaves out device, and time when it is the uplink's own time. */
 function normalise(reading: ReadingInput): Record<string, unknown> {
   const { device, time, ...rest } = reading;
   expect(device).toBe(ctx.device);
   return time === ctx.time ? rest : { ...rest, time };
-}
-
-function decodeError(fn: () => unknown): DecodeErrorCode {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(DecodeError);
-    return (err as DecodeError).code;
-  }
-  throw new Error('expected a DecodeError, decode succeeded');
 }
 
 function byId(id: string): LorawanDeviceModel {
@@ -87,9 +74,9 @@ describe('milesight model list', () => {
 describe.each(models.map((m) => [m.id, m] as const))('%s golden payloads', (_id, model) => {
   const golden = loadGolden(model);
   it.each(golden.cases.map((c) => [c.description, c] as const))('%s', (_d, c) => {
-    const bytes = hexToBytes(c.bytesHex);
+    const bytes = hex(c.bytesHex);
     if (c.expectedError !== undefined) {
-      expect(decodeError(() => model.decode(c.fPort, bytes, ctx))).toBe(c.expectedError);
+      expect(codeOf(() => model.decode(c.fPort, bytes, ctx))).toBe(c.expectedError);
       return;
     }
     const readings = model.decode(c.fPort, bytes, ctx);
@@ -101,38 +88,38 @@ describe.each(models.map((m) => [m.id, m] as const))('%s golden payloads', (_id,
   it('refuses every golden payload cut short by one byte as truncated', () => {
     // A payload refused for an unknown channel is refused before its end is reached.
     for (const c of golden.cases.filter((x) => x.expectedError === undefined)) {
-      const bytes = hexToBytes(c.bytesHex);
-      expect(decodeError(() => model.decode(c.fPort, bytes.subarray(0, bytes.length - 1), ctx))).toBe('E_DECODE_TRUNCATED');
+      const bytes = hex(c.bytesHex);
+      expect(codeOf(() => model.decode(c.fPort, bytes.subarray(0, bytes.length - 1), ctx))).toBe('E_DECODE_TRUNCATED');
     }
   });
 
   it('refuses an FPort other than 85', () => {
     const first = golden.cases[0];
     if (!first) throw new Error('no golden case');
-    expect(decodeError(() => model.decode(1, hexToBytes(first.bytesHex), ctx))).toBe('E_DECODE_BAD_PORT');
+    expect(codeOf(() => model.decode(1, hex(first.bytesHex), ctx))).toBe('E_DECODE_BAD_PORT');
   });
 
   it('refuses an undocumented channel instead of guessing its length', () => {
-    expect(decodeError(() => model.decode(85, hexToBytes('7e7e0102'), ctx))).toBe('E_DECODE_UNKNOWN_CHANNEL');
+    expect(codeOf(() => model.decode(85, hex('7e7e0102'), ctx))).toBe('E_DECODE_UNKNOWN_CHANNEL');
   });
 });
 
 describe('milesight traps', () => {
   it('door polarity: WS301 and EM300-MCS magnet 1 = open, 0 = closed', () => {
-    expect(byId('milesight-ws301').decode(85, hexToBytes('030001'), ctx)).toMatchObject([{ kind: 'door', open: true }]);
-    expect(byId('milesight-ws301').decode(85, hexToBytes('030000'), ctx)).toMatchObject([{ kind: 'door', open: false }]);
-    expect(byId('milesight-em300-mcs').decode(85, hexToBytes('060001'), ctx)).toMatchObject([{ kind: 'door', open: true }]);
-    expect(byId('milesight-em300-mcs').decode(85, hexToBytes('060000'), ctx)).toMatchObject([{ kind: 'door', open: false }]);
+    expect(byId('milesight-ws301').decode(85, hex('030001'), ctx)).toMatchObject([{ kind: 'door', open: true }]);
+    expect(byId('milesight-ws301').decode(85, hex('030000'), ctx)).toMatchObject([{ kind: 'door', open: false }]);
+    expect(byId('milesight-em300-mcs').decode(85, hex('060001'), ctx)).toMatchObject([{ kind: 'door', open: true }]);
+    expect(byId('milesight-em300-mcs').decode(85, hex('060000'), ctx)).toMatchObject([{ kind: 'door', open: false }]);
   });
 
   it('an undocumented magnet status value is a bad value', () => {
-    expect(decodeError(() => byId('milesight-ws301').decode(85, hexToBytes('030002'), ctx))).toBe('E_DECODE_BAD_VALUE');
+    expect(codeOf(() => byId('milesight-ws301').decode(85, hex('030002'), ctx))).toBe('E_DECODE_BAD_VALUE');
   });
 
   it('AM307/AM319 TVOC (IAQ index or ug/m3) never lands in the ppb field', () => {
     for (const id of ['milesight-am307', 'milesight-am319']) {
       // 0x08 0x7D = 0x0025 (IAQ 0.37), 0x08 0xE6 = 0x01F4 (500 ug/m3); CO2 0x0190 = 400 ppm.
-      const readings = byId(id).decode(85, hexToBytes('087d2500' + '08e6f401' + '077d9001'), ctx);
+      const readings = byId(id).decode(85, hex('087d2500' + '08e6f401' + '077d9001'), ctx);
       expect(readings.map(normalise)).toEqual([{ kind: 'climate', co2: 400 }]);
     }
   });
@@ -140,54 +127,43 @@ describe('milesight traps', () => {
   it('values outside the contract limits are dropped, the rest kept', () => {
     // humidity byte 0xFF = 127.5 %RH, battery 0x65 = 101 %, temperature 0x7FFF = 3276.7 degC,
     // CO2 0x03E8 = 1000 ppm (valid).
-    const readings = byId('milesight-am103').decode(85, hexToBytes('0468ff' + '017565' + '0367ff7f' + '077de803'), ctx);
+    const readings = byId('milesight-am103').decode(85, hex('0468ff' + '017565' + '0367ff7f' + '077de803'), ctx);
     expect(readings.map(normalise)).toEqual([{ kind: 'climate', co2: 1000 }]);
   });
 
   it('negative temperatures decode as signed: 0xFF9C = -10.0 degC', () => {
-    expect(byId('milesight-am103').decode(85, hexToBytes('03679cff'), ctx).map(normalise)).toEqual([
+    expect(byId('milesight-am103').decode(85, hex('03679cff'), ctx).map(normalise)).toEqual([
       { kind: 'climate', temperature: -10 },
     ]);
   });
 
   it('a configured reporting interval replaces the default period length', () => {
     const vs133 = createVs133({ reportIntervalSeconds: 900 });
-    expect(vs133.decode(85, hexToBytes('0ecc05000700'), ctx).map(normalise)).toEqual([
+    expect(vs133.decode(85, hex('0ecc05000700'), ctx).map(normalise)).toEqual([
       { kind: 'counter', line: 'line-4', periodIn: 5, periodOut: 7, periodSeconds: 900 },
     ]);
     const vs350 = createVs350({ reportIntervalSeconds: 600 });
-    expect(vs350.decode(85, hexToBytes('05cc13001400'), ctx).map(normalise)).toEqual([
+    expect(vs350.decode(85, hex('05cc13001400'), ctx).map(normalise)).toEqual([
       { kind: 'counter', line: 'main', periodIn: 19, periodOut: 20, periodSeconds: 600 },
     ]);
   });
 
   it('VS350 history with an undocumented data type is a bad value', () => {
-    expect(decodeError(() => byId('milesight-vs350').decode(85, hexToBytes('20ce7b3af164020b000400'), ctx))).toBe(
+    expect(codeOf(() => byId('milesight-vs350').decode(85, hex('20ce7b3af164020b000400'), ctx))).toBe(
       'E_DECODE_BAD_VALUE',
     );
   });
 
   it('an empty payload is truncated', () => {
-    expect(decodeError(() => byId('milesight-vs133').decode(85, new Uint8Array(0), ctx))).toBe('E_DECODE_TRUNCATED');
+    expect(codeOf(() => byId('milesight-vs133').decode(85, new Uint8Array(0), ctx))).toBe('E_DECODE_TRUNCATED');
   });
 });
 
-/** mulberry32: a small seeded PRNG so a fuzz failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe.each(models.map((m) => [m.id, m] as const))('%s fuzz', (_id, model) => {
   it('returns contract-valid readings or throws DecodeError, nothing else', () => {
-    const rand = prng(0x5eed ^ model.id.length);
-    const golden = loadGolden(model).cases.map((c) => hexToBytes(c.bytesHex));
+    // Seeded so a fuzz failure can be replayed.
+    const rand = mulberry32(0x5eed ^ model.id.length);
+    const golden = loadGolden(model).cases.map((c) => hex(c.bytesHex));
     let decoded = 0;
     let refused = 0;
     for (let i = 0; i < 3000; i++) {
