@@ -55,4 +55,19 @@ describe('readingToLine', () => {
     const r = { kind: 'counter', device: 'd', time: T, periodIn: 1, periodSeconds: 60 } as const;
     expect(readingToLine('t', readingSchema.parse(r), ms)).toBe(readingToLine('t', readingSchema.parse({ ...r }), ms));
   });
+
+  it('does not reuse a cached series prefix when the same device reports another line or torg', () => {
+    const c = (line: string) => readingSchema.parse({ kind: 'counter', device: 'vs133', time: T, line, totalIn: 5 });
+    expect(readingToLine('heggedal', c('line-1'), ms)).toBe(`counter,device=vs133,line=line-1,torg=heggedal totalIn=5i ${ms}`);
+    expect(readingToLine('heggedal', c('line-2'), ms)).toBe(`counter,device=vs133,line=line-2,torg=heggedal totalIn=5i ${ms}`);
+    expect(readingToLine('tofte', c('line-2'), ms)).toBe(`counter,device=vs133,line=line-2,torg=tofte totalIn=5i ${ms}`);
+    expect(readingToLine('heggedal', c('line-1'), ms)).toBe(`counter,device=vs133,line=line-1,torg=heggedal totalIn=5i ${ms}`);
+  });
+
+  it('escapes tag values InfluxDB treats specially (comma, equals, space, backslash)', () => {
+    // The contract's id patterns exclude these today; the serialiser must not depend on that.
+    const r = readingSchema.parse({ kind: 'door', device: 'd1', time: T, open: true });
+    expect(readingToLine('a,b=c d', r, ms)).toBe(`door,device=d1,torg=a\\,b\\=c\\ d open=true ${ms}`);
+  });
 });
+
