@@ -20,7 +20,13 @@ import type { Reading } from '../../devices/contract/reading.schema.ts';
 export interface OutboxEntry {
   /** Strictly increasing in append order; opaque otherwise. */
   id: number;
-  reading: Reading;
+  readonly reading: Reading;
+  /**
+   * The reading as the contract JSON that was appended. The uplink splices these into an envelope
+   * as they are: parsing a stored reading only to serialise it again cost more than the rest of the
+   * drain path.
+   */
+  readonly json: string;
   /** When append() accepted it (gateway clock, ms). */
   enqueuedAtMs: number;
 }

@@ -49,6 +49,22 @@ interface Row {
   body: string;
 }
 
+/**
+ * A claimed entry. The reading is parsed only if somebody asks for it (the uplink does not: it sends
+ * `json` as it is). Bodies were validated against the contract before append(): trusted inside.
+ */
+class StoredEntry implements OutboxEntry {
+  private parsed: Reading | undefined;
+  constructor(
+    readonly id: number,
+    readonly enqueuedAtMs: number,
+    readonly json: string,
+  ) {}
+  get reading(): Reading {
+    return (this.parsed ??= JSON.parse(this.json) as Reading);
+  }
+}
+
 export class SqliteOutbox implements Outbox {
   private readonly db: Database.Database;
   private readonly bounds: OutboxBounds;
@@ -58,7 +74,7 @@ export class SqliteOutbox implements Outbox {
   private readonly sweepIntervalMs: number;
   private readonly insertStmt: Database.Statement<[number, number, string]>;
   private readonly claimStmt: Database.Statement<[number, number], Row>;
-  private readonly deleteStmt: Database.Statement<[number], { bytes: number }>;
+  private readonly deleteManyStmt: Database.Statement<[string], { bytes: number }>;
   private readonly oldestStmt: Database.Statement<[], { t: number | null }>;
   private readonly expireStmt: Database.Statement<[number], { bytes: number }>;
   private readonly insertMany: (rows: { at: number; bodies: string[]; bytes: number[] }) => void;
@@ -99,7 +115,9 @@ export class SqliteOutbox implements Outbox {
     this.byteCount = totals.b;
     this.insertStmt = this.db.prepare('INSERT INTO outbox (enqueued_at, bytes, body) VALUES (?, ?, ?)');
     this.claimStmt = this.db.prepare<[number, number], Row>('SELECT id, enqueued_at, body FROM outbox WHERE id > ? ORDER BY id LIMIT ?');
-    this.deleteStmt = this.db.prepare<[number], { bytes: number }>('DELETE FROM outbox WHERE id = ? RETURNING bytes');
+    this.deleteManyStmt = this.db.prepare<[string], { bytes: number }>(
+      'DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?)) RETURNING bytes',
+    );
     this.oldestStmt = this.db.prepare<[], { t: number | null }>('SELECT MIN(enqueued_at) AS t FROM outbox');
     this.expireStmt = this.db.prepare<[number], { bytes: number }>('DELETE FROM outbox WHERE enqueued_at < ? RETURNING bytes');
     this.insertMany = this.db.transaction((rows: { at: number; bodies: string[]; bytes: number[] }) => {
@@ -108,12 +126,11 @@ export class SqliteOutbox implements Outbox {
     this.deleteMany = this.db.transaction((ids: readonly number[]) => {
       let freed = 0;
       let n = 0;
-      for (const id of ids) {
-        const row = this.deleteStmt.get(id);
-        if (row) {
-          freed += row.bytes;
-          n++;
-        }
+      // One statement per ack, not per reading: the id list goes in as a JSON array
+      // (https://www.sqlite.org/json1.html#jeach). Unknown ids match nothing.
+      for (const row of this.deleteManyStmt.all(JSON.stringify(ids))) {
+        freed += row.bytes;
+        n++;
       }
       this.count -= n;
       this.byteCount -= freed;
@@ -204,10 +221,7 @@ export class SqliteOutbox implements Outbox {
     const rows = this.claimStmt.all(this.cursor, max);
     const last = rows[rows.length - 1];
     if (last) this.cursor = last.id;
-    return Promise.resolve(
-      // Bodies were validated against the contract before append(): trusted inside.
-      rows.map((r) => ({ id: r.id, enqueuedAtMs: r.enqueued_at, reading: JSON.parse(r.body) as Reading })),
-    );
+    return Promise.resolve(rows.map((r) => new StoredEntry(r.id, r.enqueued_at, r.body)));
   }
 
   release(): void {

@@ -181,18 +181,22 @@ export class MqttUplink {
         // Lost the connection while claiming: the claims were released with it; nothing to undo.
         return;
       }
-      const envelope: Envelope = {
+      // The envelope of the contract (devices/contract/reading.schema.ts), with the stored readings
+      // spliced in as the JSON they were appended as (validated then) instead of parsed and
+      // re-serialised: the header is serialised on its own and the readings array added to it.
+      const header: Omit<Envelope, 'readings'> = {
         v: SCHEMA_VERSION,
         gateway: this.o.gateway,
         torg: this.o.torg,
         sentAt: new Date(this.o.clock.now()).toISOString(),
         seq: this.o.seq.next(),
-        readings: entries.map((e) => e.reading),
       };
+      const headerJson = JSON.stringify(header);
+      const body = `${headerJson.slice(0, -1)},"readings":[${entries.map((e) => e.json).join(',')}]}`;
       const ids = entries.map((e) => e.id);
       session.inFlight++;
       this.o.metrics.envelopesPublished.inc();
-      session.client.publish(topics.readings(this.o.torg, this.o.gateway), JSON.stringify(envelope), { qos: 1 }, (err) => {
+      session.client.publish(topics.readings(this.o.torg, this.o.gateway), body, { qos: 1 }, (err) => {
         session.inFlight--;
         // A PUBACK is the broker's receipt whichever session is current now: ack it even during stop().
         // A failed publish is left in the outbox; the next session re-sends it.

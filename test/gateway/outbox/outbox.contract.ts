@@ -63,6 +63,26 @@ export function outboxContract(name: string, factory: OutboxFactory): void {
       expect(new Set(ids).size).toBe(10);
     });
 
+    it('gives each entry its reading as JSON that parses back to exactly the appended reading', async () => {
+      const o = make();
+      const input = Array.from({ length: 5 }, (_, i) => climate(i));
+      await o.append(input);
+      const got = await o.claim(100);
+      expect(got.map((e) => JSON.parse(e.json) as unknown)).toEqual(input);
+    });
+
+    it('acks exactly the ids given, also a non-contiguous subset, and ignores unknown ids', async () => {
+      const o = make();
+      await o.append(Array.from({ length: 6 }, (_, i) => climate(i)));
+      const got = await o.claim(100);
+      const ids = got.map((e) => e.id);
+      await o.ack([ids[0]!, ids[2]!, ids[5]!, 987_654_321]);
+      expect(o.depth()).toBe(3);
+      o.release();
+      const left = await o.claim(100);
+      expect(left.map((e) => e.reading)).toEqual([climate(1), climate(3), climate(4)]);
+    });
+
     it('hands out each entry once until release(), then again from the oldest un-acked', async () => {
       const o = make();
       await o.append([0, 1, 2, 3, 4, 5].map((i) => climate(i)));
