@@ -47,8 +47,8 @@ const envSchema = z.object({
   BENCH_READINGS: z.coerce.number().int().min(1).optional(),
   // Sized so the full run (12 runs, Node-RED's slowest at ~1-3 k readings/s on 2 cores) stays
   // near 10 minutes; raise them on a bigger machine.
-  BENCH_READINGS_1: z.coerce.number().int().min(1).default(50_000),
-  BENCH_READINGS_50: z.coerce.number().int().min(1).default(200_000),
+  BENCH_READINGS_1: z.coerce.number().int().min(1).default(300_000),
+  BENCH_READINGS_50: z.coerce.number().int().min(1).default(1_000_000),
   /** Live publisher rate in readings/s; 0 = as fast as the broker acknowledges (saturation). */
   BENCH_LIVE_RATE: z.coerce.number().min(0).default(0),
   /** PUBLISHes awaiting PUBACK at most, in the publisher. */
