@@ -49,11 +49,15 @@ export const ttsUplinkMessageSchema = z.looseObject({
 
 export type TtsParseOptions = LnsParseOptions;
 
-/** `v3/{application id}@{tenant id}/devices/{device id}/{type}`; null for other topics. */
-export function parseTtsTopic(topic: string): { applicationId: string; tenantId: string; deviceId: string; type: string } | null {
-  const m = /^v3\/([^/@]+)@([^/]+)\/devices\/([^/]+)\/(.+)$/.exec(topic);
+/**
+ * `v3/{application id}@{tenant id}/devices/{device id}/{type}`, or without `@{tenant id}` on The
+ * Things Stack Open Source ("these endpoints do not include the tenant ID", MQTT Server docs, "Note
+ * on Using the Tenant ID"); null for other topics.
+ */
+export function parseTtsTopic(topic: string): { applicationId: string; tenantId?: string; deviceId: string; type: string } | null {
+  const m = /^v3\/([^/@]+)(?:@([^/]+))?\/devices\/([^/]+)\/(.+)$/.exec(topic);
   if (!m) return null;
-  return { applicationId: m[1]!, tenantId: m[2]!, deviceId: m[3]!, type: m[4]! };
+  return { applicationId: m[1]!, ...(m[2] !== undefined ? { tenantId: m[2] } : {}), deviceId: m[3]!, type: m[4]! };
 }
 
 export function parseTtsUplink(json: unknown, opts: TtsParseOptions): UplinkResult {
@@ -103,7 +107,7 @@ export function parseTtsUplink(json: unknown, opts: TtsParseOptions): UplinkResu
 /** An MQTT message from the TTS MQTT server. Only `/up` is an uplink; the topic's device id must match the body. */
 export function parseTtsMqtt(topic: string, payload: Uint8Array | string, opts: TtsParseOptions): UplinkResult {
   const t = parseTtsTopic(topic);
-  if (t === null) return fail('E_SOURCE_BAD_ENVELOPE', `topic "${topic}" is not v3/{app}@{tenant}/devices/{device}/{type}`);
+  if (t === null) return fail('E_SOURCE_BAD_ENVELOPE', `topic "${topic}" is not v3/{app}[@{tenant}]/devices/{device}/{type}`);
   if (t.type !== 'up') return fail('E_SOURCE_UNSUPPORTED_EVENT', `TTS message type "${t.type}" carries no uplink`);
   const j = decodeJson(payload);
   if (!j.ok) return j;

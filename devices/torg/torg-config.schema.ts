@@ -84,7 +84,13 @@ export const entranceSchema = z
     /** Counting lines at this entrance, as the counter device reports them (e.g. "line-1"). */
     lines: z.array(slugSchema).min(1).default(['main']),
   })
-  .strict();
+  .strict()
+  .superRefine((e, ctx) => {
+    // The line name is the InfluxDB `line` tag: two lines of one name would write one series.
+    e.lines.forEach((l, i) => {
+      if (e.lines.indexOf(l) !== i) ctx.addIssue({ code: 'custom', path: ['lines', i], message: `duplicate line "${l}"` });
+    });
+  });
 
 export const torgSchema = z
   .object({
@@ -104,6 +110,11 @@ export const torgSchema = z
   })
   .strict()
   .superRefine((t, ctx) => {
+    const entranceIds = new Set<string>();
+    t.entrances.forEach((e, i) => {
+      if (entranceIds.has(e.id)) ctx.addIssue({ code: 'custom', path: ['entrances', i, 'id'], message: `duplicate entrance id "${e.id}"` });
+      entranceIds.add(e.id);
+    });
     const seen = new Set<string>();
     t.zones.forEach((z, i) => {
       if (seen.has(z.id)) ctx.addIssue({ code: 'custom', path: ['zones', i, 'id'], message: `duplicate zone id "${z.id}"` });

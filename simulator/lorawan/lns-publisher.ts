@@ -68,11 +68,29 @@ export function deviceModelMap(devices: readonly SimDevice[]): Record<string, st
 }
 
 /**
- * A VS133 names its lines line-1..line-4 (vs13x-format.ts); the torg config names an entrance's
- * lines freely ("main"). The n-th configured line is the device's line n.
+ * A VS133 names its lines line-1..line-4 (vs13x-format.ts), and the torg config names an entrance's
+ * lines as its counter reports them (README, torg model), since that name is the InfluxDB line tag:
+ * a configured `line-n` is the device's line n wherever it stands in the list. Any other name
+ * ("main") takes the lowest line number no configured name claims; more than four lines are left
+ * unmapped, and the encoder refuses them (E_ENCODE_UNREPRESENTABLE), counted by the publisher.
  */
 export function vs133Lines(device: SimDevice): Map<string, string> {
-  return new Map((device.lines ?? []).map((line, i) => [line, `line-${i + 1}`]));
+  const names = device.lines ?? [];
+  const claimed = new Set(names.filter((n) => /^line-[1-4]$/.test(n)));
+  const out = new Map<string, string>();
+  let next = 1;
+  for (const name of names) {
+    if (claimed.has(name)) {
+      out.set(name, name);
+      continue;
+    }
+    while (next <= 4 && claimed.has(`line-${next}`)) next++;
+    if (next > 4) continue;
+    const line = `line-${next}`;
+    claimed.add(line);
+    out.set(name, line);
+  }
+  return out;
 }
 
 function hex32(n: number): string {

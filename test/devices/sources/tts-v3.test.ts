@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseTtsMqtt, parseTtsUplink, parseTtsWebhook } from '../../../devices/sources/tts-v3.ts';
+import { parseTtsMqtt, parseTtsTopic, parseTtsUplink, parseTtsWebhook } from '../../../devices/sources/tts-v3.ts';
 import { uplinkHealthReading } from '../../../devices/sources/lorawan-uplink.ts';
 import { assertContract, fixtureJson, fixtureText } from './fixtures.ts';
 
@@ -88,7 +88,19 @@ describe('The Things Stack v3 uplink (docs example)', () => {
     expect(parseTtsMqtt('v3/app1@tenant1/devices/dev1/up', body, opts)).toMatchObject({ ok: true, uplink: { devEui: '0004a30b001c0530' } });
     expect(parseTtsMqtt('v3/app1@tenant1/devices/dev2/up', body, opts)).toMatchObject({ ok: false, code: 'E_SOURCE_TOPIC_MISMATCH' });
     expect(parseTtsMqtt('v3/app1@tenant1/devices/dev1/join', body, opts)).toMatchObject({ ok: false, code: 'E_SOURCE_UNSUPPORTED_EVENT' });
-    expect(parseTtsMqtt('v3/app1/devices/dev1/up', body, opts)).toMatchObject({ ok: false, code: 'E_SOURCE_BAD_ENVELOPE' });
+    expect(parseTtsMqtt('v3/app1/devices/dev1', body, opts)).toMatchObject({ ok: false, code: 'E_SOURCE_BAD_ENVELOPE' });
+  });
+
+  it('MQTT: The Things Stack Open Source topics carry no @tenant and are accepted', () => {
+    // "For The Things Stack Open Source deployment these endpoints do not include the tenant ID"
+    // (thethingsindustries.com/docs/integrations/other-integrations/mqtt/, "Note on Using the Tenant ID").
+    const m = sample();
+    m.uplink_message['f_port'] = 2;
+    const body = JSON.stringify(m);
+    expect(parseTtsMqtt('v3/app1/devices/dev1/up', body, opts)).toMatchObject({ ok: true, uplink: { devEui: '0004a30b001c0530', fPort: 2 } });
+    expect(parseTtsMqtt('v3/app2/devices/dev1/up', body, opts)).toMatchObject({ ok: false, code: 'E_SOURCE_TOPIC_MISMATCH' });
+    expect(parseTtsTopic('v3/app1/devices/dev1/up')).toEqual({ applicationId: 'app1', deviceId: 'dev1', type: 'up' });
+    expect(parseTtsTopic('v3/app1@ttn/devices/dev1/up')).toEqual({ applicationId: 'app1', tenantId: 'ttn', deviceId: 'dev1', type: 'up' });
   });
 
   it('a device without dev_eui cannot be mapped', () => {

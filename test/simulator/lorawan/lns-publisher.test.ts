@@ -11,7 +11,7 @@ import { findModel } from '../../../devices/models/index.ts';
 import { createVs133 } from '../../../devices/models/milesight/vs133.ts';
 import { parseChirpstackMqtt } from '../../../devices/sources/chirpstack-v4.ts';
 import { loadTorgConfig } from '../../../devices/torg/torg-config.schema.ts';
-import { LnsPublisher, deviceModelMap } from '../../../simulator/lorawan/lns-publisher.ts';
+import { LnsPublisher, deviceModelMap, vs133Lines } from '../../../simulator/lorawan/lns-publisher.ts';
 import { TorgSimulator } from '../../../simulator/model.ts';
 import type { SimDevice } from '../../../simulator/model.ts';
 import { startMosquitto, type MosquittoHandle } from '../../support/services.ts';
@@ -87,17 +87,18 @@ describe('LNS publisher against a real broker', () => {
     await sub.endAsync();
     expect(received).toHaveLength(groups.size);
 
-    // Expected: the simulator's readings as the formats carry them. Counter lines are the VS133's
-    // line-n (n-th configured line); WS301 has no openings counter; AM319 TVOC and lux have no
-    // contract mapping; rssi/snr are radio metadata (compared separately below).
+    // Expected: the simulator's readings as the formats carry them. Counter lines keep their names
+    // (the sample config names them line-1.. as a VS133 reports them); WS301 has no openings
+    // counter; AM319 TVOC and lux have no contract mapping; rssi/snr are radio metadata (compared
+    // separately below).
     const expected = new Map<string, Row>();
     const radioExpected = new Map<string, { rssi?: number; snr?: number }>();
     const counts = { openings: 0, tvoc: 0, illuminance: 0 };
     for (const r of produced) {
       const d = devices.get(r.device)!;
       if (r.kind === 'counter') {
-        const line = `line-${(d.lines ?? []).indexOf(r.line ?? 'main') + 1}`;
-        expected.set(key({ ...r, line }), { ...r, line });
+        expect(d.lines).toContain(r.line);
+        expected.set(key(r), { ...r });
       } else if (r.kind === 'door') {
         const { openings, ...rest } = r;
         if (openings !== undefined) counts.openings++;
@@ -153,5 +154,28 @@ describe('LNS publisher against a real broker', () => {
       const parsed = parseChirpstackMqtt(m.topic, m.payload, { receivedAtMs: 0 });
       expect(parsed.ok && map[parsed.uplink.devEui] === parsed.uplink.tags?.['model']).toBe(true);
     }
+  });
+});
+
+describe('vs133Lines: torg line names → the VS133 line that reports them', () => {
+  const counter = (lines: string[]): SimDevice => ({ id: '24e1240000000000', torg: 't', role: 'counter', model: 'milesight-vs133', power: 'mains', lines });
+
+  it('a line named as the VS133 reports it (line-1..line-4) stays that line, whatever its position', () => {
+    // README, torg model: "An entrance's lines are named as its counter reports them", and that
+    // name is the InfluxDB line tag; an entrance counting only on line 2 must not become line-1.
+    expect([...vs133Lines(counter(['line-2']))]).toEqual([['line-2', 'line-2']]);
+    expect([...vs133Lines(counter(['line-3', 'line-1']))]).toEqual([
+      ['line-3', 'line-3'],
+      ['line-1', 'line-1'],
+    ]);
+  });
+
+  it('other names take the lowest VS133 line no configured name claims', () => {
+    expect([...vs133Lines(counter(['main']))]).toEqual([['main', 'line-1']]);
+    expect([...vs133Lines(counter(['main', 'line-1', 'side']))]).toEqual([
+      ['main', 'line-2'],
+      ['line-1', 'line-1'],
+      ['side', 'line-3'],
+    ]);
   });
 });
