@@ -9,7 +9,11 @@ export const GATEWAY_ERROR_CODES = {
     message: 'the outbox is at its size limit (uplink down for long?); the source should hold the data and retry',
   },
   E_OUTBOX_CLOSED: { retriable: false, message: 'the outbox is closed (gateway shutting down)' },
-  E_OUTBOX_ENTRY_TOO_LARGE: { retriable: false, message: 'a single reading is larger than the outbox byte limit' },
+  E_OUTBOX_ENTRY_TOO_LARGE: { retriable: false, message: 'one append is larger than the whole outbox (its reading or byte limit)' },
+  E_SOURCE_PARSER_FAILED: {
+    retriable: false,
+    message: 'the decoder threw on this message (a decoder bug); the message is kept at /rejected and not retried',
+  },
 } as const satisfies Record<string, { retriable: boolean; message: string }>;
 
 export type GatewayErrorCode = keyof typeof GATEWAY_ERROR_CODES;

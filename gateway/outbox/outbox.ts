@@ -44,7 +44,10 @@ export interface OutboxBounds {
 }
 
 export interface Outbox {
-  /** Resolves when durable; rejects with GatewayError E_OUTBOX_FULL (retriable) when over bounds. */
+  /**
+   * Resolves when durable; rejects with GatewayError E_OUTBOX_FULL (retriable) when over bounds, or
+   * E_OUTBOX_ENTRY_TOO_LARGE (not retriable) when the call alone exceeds a bound.
+   */
   append(readings: readonly Reading[]): Promise<void>;
   /** Up to `max` entries after the last claimed one, oldest first; [] when none. */
   claim(max: number): Promise<OutboxEntry[]>;

@@ -165,6 +165,18 @@ export class SqliteOutbox implements Outbox {
     let byteCount = this.byteCount;
     let refused = 0;
     for (const p of batch) {
+      if (p.bodies.length > this.bounds.maxReadings || p.bytes > this.bounds.maxBytes) {
+        // Would not fit even in an empty outbox: a retriable E_OUTBOX_FULL would make its source
+        // hold and retry it forever, stalling everything behind it.
+        refused += p.bodies.length;
+        p.reject(
+          new GatewayError(
+            'E_OUTBOX_ENTRY_TOO_LARGE',
+            `${p.bodies.length} readings / ${p.bytes} bytes in one append, limits ${this.bounds.maxReadings} / ${this.bounds.maxBytes}`,
+          ),
+        );
+        continue;
+      }
       if (count + p.bodies.length > this.bounds.maxReadings || byteCount + p.bytes > this.bounds.maxBytes) {
         refused += p.bodies.length;
         p.reject(

@@ -16,7 +16,8 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
-import type { MqttParseFn, ReadingSink, Source } from './source.ts';
+import type { GatewayErrorCode } from '../gateway-errors.ts';
+import type { MqttParseFn, ParseOutcome, ReadingSink, Source } from './source.ts';
 
 export interface MqttSourceOptions {
   name: string;
@@ -78,7 +79,17 @@ export class MqttSource implements Source {
 
   private async handle(sink: ReadingSink, topic: string, payload: Buffer): Promise<void> {
     const receivedAtMs = this.o.clock.now();
-    const parsed = this.o.parse(topic, payload, receivedAtMs);
+    let parsed: ParseOutcome;
+    try {
+      parsed = this.o.parse(topic, payload, receivedAtMs);
+    } catch (err) {
+      // A decoder that throws anything but a DecodeError has a bug. The same bytes would throw again
+      // on every redelivery, so the message is handled like any undecodable one (counted, kept at
+      // /rejected, acked) instead of being held: an un-acked poison message never leaves the session.
+      const code: GatewayErrorCode = 'E_SOURCE_PARSER_FAILED';
+      sink.messageFailed(this.name, code, err instanceof Error ? err.message : String(err), { topic, payload: payload.subarray(0, 512).toString('utf8') });
+      return;
+    }
     if (!parsed.ok) {
       // Permanent: parsing the same bytes again gives the same answer; ack so it is not redelivered.
       sink.messageFailed(this.name, parsed.code, parsed.detail, { topic, payload: payload.subarray(0, 512).toString('utf8') });
@@ -91,7 +102,18 @@ export class MqttSource implements Source {
         await sink.accept(this.name, parsed.readings, receivedAtMs);
         return;
       } catch (err) {
-        if (!isRetriable(err) || this.stopping) throw err;
+        if (!isRetriable(err) || this.stopping) {
+          // MQTT.js drops the error given to the handleMessage callback (it only withholds the
+          // PUBACK), so this log line is the only trace. The broker keeps the message and
+          // redelivers it to this persistent session after the next reconnect [MQTT-4.4.0-1].
+          if (!this.stopping) {
+            this.o.logger.error(
+              { source: this.name, topic, err: err instanceof Error ? err.message : String(err), code: (err as { code?: unknown }).code },
+              'readings not stored (not retriable); message left un-acknowledged with the broker',
+            );
+          }
+          throw err;
+        }
         const delay = Math.min(retry.maxMs, retry.initialMs * 2 ** Math.min(attempt, 16));
         if (attempt === 0) this.o.logger.warn({ source: this.name, err: (err as Error).message }, 'outbox refused readings; holding the message');
         await new Promise((r) => setTimeout(r, delay));

@@ -149,6 +149,28 @@ export function outboxContract(name: string, factory: OutboxFactory): void {
       expect(o.depth()).toBe(3);
     });
 
+    // 3 readings against room for 2 (count), and 2 readings against room for 1.5 (bytes): waiting for
+    // the uplink to drain can never make either fit, so a retry would hold its source forever.
+    it('refuses an append with more readings than maxReadings as non-retriable E_OUTBOX_ENTRY_TOO_LARGE', async () => {
+      const byCount = make({ ...WIDE, maxReadings: 2 });
+      const a = await byCount.append([climate(1), climate(2), climate(3)]).catch((e: unknown) => e);
+      expect(a).toMatchObject({ code: 'E_OUTBOX_ENTRY_TOO_LARGE', retriable: false });
+      expect(byCount.depth()).toBe(0);
+      expect(byCount.dropped().refused_full).toBe(3);
+      await byCount.append([climate(4), climate(5)]);
+      expect(byCount.depth()).toBe(2);
+    });
+
+    it('refuses an append with more bytes than maxBytes as non-retriable E_OUTBOX_ENTRY_TOO_LARGE', async () => {
+      const one = Buffer.byteLength(JSON.stringify(climate(1)));
+      const byBytes = make({ ...WIDE, maxBytes: Math.floor(one * 1.5) });
+      const b = await byBytes.append([climate(1), climate(2)]).catch((e: unknown) => e);
+      expect(b).toMatchObject({ code: 'E_OUTBOX_ENTRY_TOO_LARGE', retriable: false });
+      expect(byBytes.depth()).toBe(0);
+      await byBytes.append([climate(3)]);
+      expect(byBytes.depth()).toBe(1);
+    });
+
     it('drops readings older than maxAgeMs, counts them as expired, and reports the oldest age', async () => {
       const o = make({ ...WIDE, maxAgeMs: 60_000 });
       expect(o.oldestAgeMs()).toBeNull();
