@@ -7,7 +7,15 @@ import { PlatformError } from '../devices/contract/errors.ts';
 import { filters } from '../devices/contract/mqtt-topics.ts';
 import { INFLUX_DB_DEFAULT, RP_RAW } from '../devices/contract/influx-layout.ts';
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+// Not z.coerce.number(): Number('') is 0, so an empty INGEST_SESSION_EXPIRY_S would silently make the
+// broker end the session, and drop its queue, at every disconnect (MQTT 5.0 §3.1.2.11.2).
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, 'must be an integer')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
 const optionalString = z.string().optional().transform((s) => (s === '' ? undefined : s));
 
 /** Every variable, its type and default. README "Configuration" documents each (a test checks every name is there). */

@@ -4,6 +4,7 @@
  * see ingest/config.ts), or `startIngest(config)` in-process (tests, benchmark).
  */
 import http from 'node:http';
+import https from 'node:https';
 import { pathToFileURL } from 'node:url';
 import mqtt from 'mqtt';
 import { pino, type Logger } from 'pino';
@@ -35,7 +36,10 @@ export interface IngestHandle {
 
 function influxPing(url: string, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get(new URL('ping', url.endsWith('/') ? url : url + '/'), (res) => {
+    const target = new URL('ping', url.endsWith('/') ? url : url + '/');
+    // http.get throws synchronously on an https: URL ("Protocol not supported").
+    const transport = target.protocol === 'https:' ? https : http;
+    const req = transport.get(target, (res) => {
       res.resume();
       resolve((res.statusCode ?? 0) < 500);
     });
@@ -152,13 +156,13 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
     if (stopping) return;
     log.info({ sessionPresent: connack.sessionPresent, filter }, 'MQTT connected');
     client.publish(topics.ingestState(config.INGEST_CLIENT_ID), '{"online":true}', { qos: 1, retain: true });
-    // With a resumed session the subscription is still there; subscribing again would be harmless
-    // but is skipped so a resumed session behaves exactly as the broker kept it.
-    if (!connack.sessionPresent) {
-      client.subscribe(filter, { qos: 1 }, (err) => {
-        if (err) log.error({ err, code: 'E_MQTT_UNAVAILABLE' }, 'subscribe failed');
-      });
-    }
+    // Subscribe on every CONNACK, resumed session or not: the session may hold no subscription
+    // (the first SUBSCRIBE lost with its connection) or one for another INGEST_FILTER or
+    // INGEST_SHARE_GROUP. An identical subscription is replaced, not duplicated, and the queued
+    // messages stay [MQTT-3.8.4-3].
+    client.subscribe(filter, { qos: 1 }, (err) => {
+      if (err) log.error({ err, code: 'E_MQTT_UNAVAILABLE' }, 'subscribe failed');
+    });
   });
   client.on('close', () => log.warn({ code: 'E_MQTT_UNAVAILABLE' }, 'MQTT connection closed; unacknowledged messages will be redelivered'));
   client.on('error', (err) => log.error({ err, code: 'E_MQTT_UNAVAILABLE' }, 'MQTT error'));

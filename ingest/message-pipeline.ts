@@ -22,6 +22,20 @@ export interface MessagePipelineOptions {
   maxAgeMs: number;
 }
 
+/**
+ * A refused reading as JSON, or the whole original message when the reading cannot be serialised:
+ * V8's JSON.stringify recurses and throws RangeError on a value nested deeper than its stack, which
+ * JSON.parse (iterative) accepts. Thrown here, it would escape MQTT.js's packet loop, and the broker
+ * would redeliver the same message to every restart.
+ */
+function readingPayload(reading: unknown, message: Buffer): string | Buffer {
+  try {
+    return JSON.stringify(reading) ?? 'undefined';
+  } catch {
+    return message;
+  }
+}
+
 export class MessagePipeline {
   constructor(private readonly opts: MessagePipelineOptions) {}
 
@@ -75,7 +89,7 @@ export class MessagePipeline {
         gateway: where.gateway,
         reason: r.reason,
         detail: r.detail,
-        payload: JSON.stringify(r.reading) ?? 'undefined',
+        payload: readingPayload(r.reading, msg.payload),
         envelope: { seq: meta.seq, sentAt: meta.sentAt, index: r.index },
       });
     }

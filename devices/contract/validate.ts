@@ -46,6 +46,18 @@ export function describeIssues(error: z.ZodError): string {
     .join('; ');
 }
 
+/**
+ * A short description of a JSON value for an error detail. Arrays and objects are named, not
+ * serialised: V8's JSON.stringify recurses and throws RangeError on a value nested deeper than its
+ * stack, which JSON.parse (iterative) accepts from a message of a few hundred kB.
+ */
+function describeValue(v: unknown): string {
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object' && v !== null) return 'an object';
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 64 ? `${s.slice(0, 64)}…` : s;
+}
+
 function isRangeIssue(error: z.ZodError): boolean {
   // zod reports numeric limit violations as too_big/too_small on a number; everything else (type,
   // unknown key, missing field) is a contract violation, not a physical one.
@@ -90,7 +102,7 @@ export function validateEnvelope(
   expected?: { torg: string; gateway: string },
 ): EnvelopeResult {
   if (typeof json === 'object' && json !== null && 'v' in json && (json as { v: unknown }).v !== SCHEMA_VERSION) {
-    return { ok: false, reason: 'E_SCHEMA_VERSION', detail: `v=${JSON.stringify((json as { v: unknown }).v)}, supported: ${SCHEMA_VERSION}` };
+    return { ok: false, reason: 'E_SCHEMA_VERSION', detail: `v=${describeValue((json as { v: unknown }).v)}, supported: ${SCHEMA_VERSION}` };
   }
   const header = envelopeHeaderSchema.safeParse(json);
   if (!header.success) {

@@ -14,6 +14,14 @@ describe('ingest configuration', () => {
     expect(() => loadIngestConfig({ INGEST_RETRY_BASE_MS: '5000', INGEST_RETRY_MAX_MS: '100' })).toThrow(/INGEST_RETRY_MAX_MS/);
   });
 
+  it('refuses an empty numeric variable instead of reading it as 0', () => {
+    // Number('') === 0: an empty INGEST_SESSION_EXPIRY_S would make the broker end the session (and
+    // drop its queue) at every disconnect (MQTT 5.0 §3.1.2.11.2: expiry 0 ends the session when the connection closes).
+    expect(() => loadIngestConfig({ INGEST_SESSION_EXPIRY_S: '' })).toThrow(/INGEST_SESSION_EXPIRY_S/);
+    expect(() => loadIngestConfig({ INGEST_SHUTDOWN_TIMEOUT_MS: '  ' })).toThrow(/INGEST_SHUTDOWN_TIMEOUT_MS/);
+    expect(() => loadIngestConfig({ INGEST_HTTP_PORT: '' })).toThrow(/INGEST_HTTP_PORT/);
+  });
+
   it('takes values from the environment', () => {
     const c = loadIngestConfig({ INGEST_SHARE_GROUP: 'ingest', INGEST_RECEIVE_MAXIMUM: '500' });
     expect(c.INGEST_SHARE_GROUP).toBe('ingest');

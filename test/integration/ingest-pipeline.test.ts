@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { filters, topics } from '../../devices/contract/mqtt-topics.ts';
 import { defaultIngestConfig, type IngestConfig } from '../../ingest/config.ts';
 import { startIngest, type IngestHandle } from '../../ingest/main.ts';
-import { startStack, type Stack } from '../support/services.ts';
+import { freePort, startStack, type Stack } from '../support/services.ts';
 
 const logger = pino({ level: 'silent' });
 let stack: Stack;
@@ -126,6 +126,69 @@ describe('ingest (in-process)', () => {
     expect(doors.map((r) => r.openings).sort()).toEqual([1, 2, 5, 6]);
     const stored = await waitFor(() => stack.influx.select(`SELECT reason, detail FROM raw.deadletter WHERE torg='${torg}' OR torg='unknown'`), (r) => r.length >= expected.length);
     expect(stored.map((r) => r.reason).sort()).toEqual([...expected].sort());
+  });
+});
+
+describe('ingest on hostile and changed input', () => {
+  it('survives a reading nested deeper than JSON.stringify can go: it is dead-lettered, the rest stored', async () => {
+    const ingest = await startIngest(configFor('ingest-it-deep'), { logger, defaultMetrics: false });
+    try {
+      const torg = 'saetre';
+      const topic = topics.readings(torg, 'gw-d');
+      const now = Date.now() - 60_000;
+      const door = (i: number) => ({ kind: 'door', device: `door-${i}`, time: new Date(now + i).toISOString(), openings: i });
+      const deep = '['.repeat(200_000) + ']'.repeat(200_000);
+      // A valid header; reading 1 is a door with an unknown, hugely nested field.
+      const poison = `{"v":1,"torg":"${torg}","gateway":"gw-d","sentAt":"${new Date().toISOString()}","seq":1,"readings":[${JSON.stringify(door(1))},{"kind":"door","device":"d9","time":"${new Date(now).toISOString()}","x":${deep}}]}`;
+      await pub.publishAsync(topic, poison, { qos: 1 });
+      await pub.publishAsync(topic, `{"v":${deep}}`, { qos: 1 });
+      await pub.publishAsync(topic, envelope(torg, 'gw-d', 2, [door(2)]), { qos: 1 });
+      const doors = await waitFor(() => stack.influx.select(`SELECT openings FROM raw.door WHERE torg='${torg}'`), (r) => r.length >= 2);
+      expect(doors.map((r) => r.openings).sort()).toEqual([1, 2]);
+      const letters = await waitFor(() => stack.influx.select(`SELECT reason, detail FROM raw.deadletter WHERE torg='${torg}'`), (r) => r.length >= 2);
+      expect(letters.map((r) => r.reason).sort()).toEqual(['E_READING_INVALID', 'E_SCHEMA_VERSION']);
+    } finally {
+      await ingest.stop();
+    }
+  });
+
+  it('answers /healthz with 503 and influxReachable false when an https InfluxDB is unreachable', async () => {
+    const port = await freePort();
+    const ingest = await startIngest({ ...configFor('ingest-it-https'), INGEST_INFLUX_URL: `https://127.0.0.1:${port}` }, { logger, defaultMetrics: false });
+    try {
+      const res = await fetch(`http://127.0.0.1:${ingest.httpPort}/healthz`);
+      expect(res.status).toBe(503);
+      expect(await res.json()).toMatchObject({ healthy: false, mqttConnected: true, influxReachable: false });
+    } finally {
+      await ingest.stop();
+    }
+  });
+
+  it('subscribes to the configured filter when it resumes a session made with another filter', async () => {
+    const clientId = 'ingest-it-refilter';
+    const first = await startIngest({ ...configFor(clientId), INGEST_FILTER: 'itorg/v1/aaa/+/readings' }, { logger, defaultMetrics: false });
+    await first.stop();
+    const torg = 'spikkestad';
+    const second = await startIngest({ ...configFor(clientId), INGEST_FILTER: `itorg/v1/${torg}/+/readings` }, { logger, defaultMetrics: false });
+    try {
+      const base = Date.now() - 60_000;
+      // A message published before the SUBSCRIBE reached the broker reaches no session, so keep
+      // publishing distinct readings until one is stored (or the wait gives up and the test fails).
+      let n = 0;
+      const stored = await waitFor(
+        async () => {
+          n++;
+          await pub.publishAsync(topics.readings(torg, 'gw-r'), envelope(torg, 'gw-r', n, [{ kind: 'door', device: 'door-r', time: new Date(base + n).toISOString(), openings: n }]), { qos: 1 });
+          return stack.influx.select(`SELECT openings FROM raw.door WHERE torg='${torg}'`);
+        },
+        (r) => r.length >= 1,
+        15_000,
+      );
+      expect(stored.length).toBeGreaterThanOrEqual(1);
+      for (const r of stored) expect(r.openings).toBe((r.time as number) - base);
+    } finally {
+      await second.stop();
+    }
   });
 });
 
