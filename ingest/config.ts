@@ -28,7 +28,11 @@ export const ingestEnvSchema = z.object({
    * Stable client id. The persistent session (and the messages the broker queues while we are away)
    * belongs to this id, so it must survive restarts: set it per instance in deployment.
    */
-  INGEST_CLIENT_ID: z.string().min(1).max(128).default('itorg-ingest-1'),
+  /** Names the persistent session; also used in a topic level and as the `instance` tag of dead letters. */
+  INGEST_CLIENT_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,128}$/, 'letters, digits, ".", "_" and "-" only (it is an MQTT topic level and an InfluxDB tag)')
+    .default('itorg-ingest-1'),
   /** Subscription filter; default every gateway's readings topic. */
   INGEST_FILTER: z.string().min(1).default(filters.allReadings),
   /** Shared-subscription group; empty = not shared. */

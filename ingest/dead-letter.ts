@@ -14,6 +14,7 @@ import { isUtf8 } from 'node:buffer';
 import { topics } from '../devices/contract/mqtt-topics.ts';
 import { DEADLETTER_MEASUREMENT } from '../devices/contract/influx-layout.ts';
 import type { DeadLetterReason } from '../devices/contract/errors.ts';
+import { escapeTag } from './line-protocol.ts';
 
 export interface DeadLetter {
   reason: DeadLetterReason;
@@ -51,10 +52,7 @@ export interface DeadLetterSinkOptions {
   publish: (topic: string, payload: string) => void;
 }
 
-const NEEDS_TAG_ESCAPE = /[,= \\]/;
-function escapeTag(s: string): string {
-  return NEEDS_TAG_ESCAPE.test(s) ? s.replace(/([,= \\])/g, '\\$1') : s;
-}
+
 
 /**
  * String field value: quotes and backslashes escaped (line protocol reference, "Special

@@ -11,9 +11,15 @@
 import { MEASUREMENTS, type FieldType, type QUALITY_FIELDS } from '../devices/contract/influx-layout.ts';
 import type { Reading } from '../devices/contract/reading.schema.ts';
 
-const NEEDS_TAG_ESCAPE = /[,= \\]/;
-function escapeTag(s: string): string {
-  return NEEDS_TAG_ESCAPE.test(s) ? s.replace(/([,= \\])/g, '\\$1') : s;
+/**
+ * Escapes a tag key or value: comma, equals sign and space, the three characters InfluxDB 1.x
+ * unescapes in tags. A backslash is NOT escaped: InfluxDB 1.6 stores `a\\b` as two backslashes
+ * (checked against the real server). Every tag value we write is a validated id (no backslash can
+ * reach a tag: slugs, device ids, reason codes, the ingest's client id).
+ */
+const NEEDS_TAG_ESCAPE = /[,= ]/;
+export function escapeTag(s: string): string {
+  return NEEDS_TAG_ESCAPE.test(s) ? s.replace(/([,= ])/g, '\\$1') : s;
 }
 
 /**

@@ -64,10 +64,11 @@ describe('readingToLine', () => {
     expect(readingToLine('heggedal', c('line-1'), ms)).toBe(`counter,device=vs133,line=line-1,torg=heggedal totalIn=5i ${ms}`);
   });
 
-  it('escapes tag values InfluxDB treats specially (comma, equals, space, backslash)', () => {
-    // The contract's id patterns exclude these today; the serialiser must not depend on that.
+  it('escapes comma, equals and space in tag values, and leaves a backslash alone (InfluxDB 1.x)', () => {
+    // The contract's id patterns exclude these today; the serialiser must not depend on that. InfluxDB
+    // 1.6 unescapes only these three in tags; a backslash written as `\\\\` would be stored doubled.
     const r = readingSchema.parse({ kind: 'door', device: 'd1', time: T, open: true });
     expect(readingToLine('a,b=c d', r, ms)).toBe(`door,device=d1,torg=a\\,b\\=c\\ d open=true ${ms}`);
+    expect(readingToLine('x\\y', r, ms)).toBe(`door,device=d1,torg=x\\y open=true ${ms}`);
   });
 });
-

@@ -1,6 +1,6 @@
 /**
  * The ingest child process over its life: a graceful stop on SIGTERM or SIGINT in the middle of a
- * stream (ingest/README.md "Shutdown": flush, PUBACK, DISCONNECT keeping the session, exit 0), a
+ * stream (README "Delivery guarantees", shutdown: flush, PUBACK, DISCONNECT keeping the session, exit 0), a
  * restart that picks up what the broker held meanwhile, the documented /healthz and /metrics, and a
  * start-up refused for a bad INGEST_* variable.
  */

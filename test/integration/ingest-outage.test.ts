@@ -7,7 +7,7 @@
  * What must hold, each observed from outside the ingest:
  *  - at the end InfluxDB holds exactly the published points, each with its published values;
  *  - during the outage the ingest writes nothing (ingest_points_written_total flat), so it cannot
- *    have acknowledged the messages published meanwhile (ingest/README.md "Guarantees": a PUBACK
+ *    have acknowledged the messages published meanwhile (README "Delivery guarantees": a PUBACK
  *    leaves only after the points are stored), and it takes no more messages than its in-flight byte
  *    budget allows: the rest stays with the broker;
  *  - its RSS stays below a bound derived from that budget;

@@ -3,7 +3,7 @@
  * effect; killing one mid-stream loses nothing". Two child-process ingests with distinct client ids
  * and the same INGEST_SHARE_GROUP consume one stream from the real Mosquitto 2.0.11.
  *
- * "Once in effect": a redelivered message rewrites the same points (ingest/README.md, "Idempotent"),
+ * "Once in effect": a redelivered message rewrites the same points (README "Data model": why a redelivered reading never counts twice),
  * so the distinct stored points must equal the published readings, and both members' /metrics must
  * show they each wrote part of the stream (the group really split the work).
  *
