@@ -45,6 +45,12 @@ export class MessagePipeline {
     const owner = new Completion(msg.complete);
     try {
       this.process(msg, owner, batcher);
+    } catch (err) {
+      // A bug must not cost data: without this the message would be acknowledged with only the
+      // readings added before the throw. The whole original message is kept as a dead letter instead
+      // (readings already added are written too; a reading is idempotent).
+      const where = parseReadingsTopic(msg.topic);
+      this.refuse(msg, where, owner, 'E_INGEST_INTERNAL', err instanceof Error ? `${err.name}: ${err.message}` : String(err));
     } finally {
       owner.release();
     }

@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   E_READING_TIME_FUTURE: { retriable: false, message: 'reading time is more than 5 minutes in the future' },
   E_READING_TIME_TOO_OLD: { retriable: false, message: 'reading time is older than the accepted age' },
   E_INFLUX_REJECTED: { retriable: false, message: 'InfluxDB refused the point permanently' },
+  E_INGEST_INTERNAL: { retriable: false, message: 'the ingest failed on this message (a bug); the whole message is kept as a dead letter' },
   E_INFLUX_UNAVAILABLE: { retriable: true, message: 'InfluxDB is unreachable or failing; the write is retried' },
   E_CONFIG_INVALID: { retriable: false, message: 'configuration is invalid' },
   E_MQTT_UNAVAILABLE: { retriable: true, message: 'MQTT broker is unreachable' },
@@ -33,6 +34,7 @@ export const DEAD_LETTER_REASONS = [
   'E_READING_TIME_FUTURE',
   'E_READING_TIME_TOO_OLD',
   'E_INFLUX_REJECTED',
+  'E_INGEST_INTERNAL',
 ] as const satisfies readonly ErrorCode[];
 export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
 

@@ -66,7 +66,7 @@ describe('readingToLine', () => {
 
   it('escapes comma, equals and space in tag values, and leaves a backslash alone (InfluxDB 1.x)', () => {
     // The contract's id patterns exclude these today; the serialiser must not depend on that. InfluxDB
-    // 1.6 unescapes only these three in tags; a backslash written as `\\\\` would be stored doubled.
+    // 1.6 unescapes only these three in tags; a backslash written escaped (two) would be stored as two.
     const r = readingSchema.parse({ kind: 'door', device: 'd1', time: T, open: true });
     expect(readingToLine('a,b=c d', r, ms)).toBe(`door,device=d1,torg=a\\,b\\=c\\ d open=true ${ms}`);
     expect(readingToLine('x\\y', r, ms)).toBe(`door,device=d1,torg=x\\y open=true ${ms}`);

@@ -61,4 +61,31 @@ describe('MessagePipeline on hostile input', () => {
     expect(writer.lines[0]).toContain('reason=E_SCHEMA_VERSION');
     expect(published.map((p) => p.topic)).toEqual([topics.deadLetter('E_SCHEMA_VERSION')]);
   });
+
+  it('keeps the whole message as a dead letter when processing fails half-way, instead of acknowledging half of it', async () => {
+    const { writer, published, batcher, pipeline } = setup();
+    // A fault injected after the first reading's line: the second line add throws.
+    const realAdd = batcher.add.bind(batcher);
+    let adds = 0;
+    batcher.add = (line, owner) => {
+      if (++adds === 2) throw new TypeError('injected fault');
+      realAdd(line, owner);
+    };
+    const payload =
+      `{"v":1,"torg":"tofte","gateway":"gw-1","sentAt":"2026-11-24T09:59:59Z","seq":8,"readings":[` +
+      `{"kind":"door","device":"d1","time":"2026-11-24T09:59:00Z","openings":4},` +
+      `{"kind":"door","device":"d2","time":"2026-11-24T09:59:00Z","openings":9}]}`;
+    let completions = 0;
+    expect(() => pipeline.handle({ topic: topics.readings('tofte', 'gw-1'), payload: Buffer.from(payload), complete: () => completions++ })).not.toThrow();
+    await batcher.flush();
+    expect(completions).toBe(1);
+    expect(writer.lines).toContain('door,device=d1,torg=tofte openings=4i 1795514340000');
+    const dl = writer.lines.filter((l) => l.startsWith('deadletter,'));
+    expect(dl.length).toBe(1);
+    expect(dl[0]).toContain('reason=E_INGEST_INTERNAL');
+    // The whole original message is in the dead letter, so d2's reading is not lost.
+    expect(published.map((p) => p.topic)).toEqual([topics.deadLetter('E_INGEST_INTERNAL')]);
+    expect(published[0]!.payload).toContain('"openings\\":9');
+  });
 });
+
