@@ -26,6 +26,9 @@ import type { Source } from './sources/source.ts';
 import { DurableCounter } from './uplink/durable-counter.ts';
 import { MqttUplink } from './uplink/mqtt-uplink.ts';
 
+/** How long start-up waits for its sources to connect before it goes on without them. */
+const SOURCE_START_WAIT_MS = 5_000;
+
 export interface GatewayDeps {
   clock?: Clock;
   logger?: Logger;
@@ -148,7 +151,24 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   const httpPort = typeof address === 'object' && address !== null ? address.port : config.http.port;
 
   uplink.start();
-  for (const s of sources) await s.start(sink);
+  // Sources start side by side, and start-up waits for them only briefly: a local broker that is down
+  // at boot must not keep the webhook or Node-RED sources (or the whole gateway) from starting. A
+  // source still connecting goes on connecting in the background (MQTT.js reconnects).
+  const pending = new Set(sources.map((s) => s.name));
+  const started = sources.map((s) =>
+    s.start(sink).then(
+      () => {
+        pending.delete(s.name);
+      },
+      (err: unknown) => {
+        logger.error({ source: s.name, err }, 'source failed to start');
+      },
+    ),
+  );
+  let waitTimer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.all(started), new Promise<void>((resolve) => (waitTimer = setTimeout(resolve, SOURCE_START_WAIT_MS)))]);
+  clearTimeout(waitTimer);
+  if (pending.size > 0) logger.warn({ sources: [...pending] }, 'sources not connected yet; they keep connecting in the background');
   const nodereds: EmbeddedNodeRed[] = [];
   for (const s of noderedSources) {
     nodereds.push(
