@@ -144,6 +144,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
 
   ack = new DeferredAck(client, {
     maxInflightBytes: config.INGEST_MAX_INFLIGHT_BYTES,
+    maxInflightMessages: config.INGEST_RECEIVE_MAXIMUM,
     onMessage: (m) => pipeline.handle(m),
     onConnectionLost: () => {
       const dropped = batcher.discardUnstarted();

@@ -24,10 +24,10 @@ class FakeClient extends EventEmitter {
   }
 }
 
-function setup(maxInflightBytes = 1_000_000) {
+function setup(maxInflightBytes = 1_000_000, maxInflightMessages = 1_000) {
   const client = new FakeClient();
   const received: InboundMessage[] = [];
-  const ack = new DeferredAck(client as unknown as MqttClient, { maxInflightBytes, onMessage: (m) => received.push(m) });
+  const ack = new DeferredAck(client as unknown as MqttClient, { maxInflightBytes, maxInflightMessages, onMessage: (m) => received.push(m) });
   client.emit('connect');
   return { client, received, ack };
 }
@@ -70,6 +70,23 @@ describe('DeferredAck', () => {
     expect(secondRead).toBe(false);
     expect(ack.inflightBytes).toBe(13);
     received[0]!.complete(); // 7 bytes left: under budget again
+    await second;
+    expect(secondRead).toBe(true);
+    received[1]!.complete();
+    expect(client.pubacks()).toEqual([1, 2]);
+    expect(ack.inflightMessages).toBe(0);
+  });
+
+  it('withholds the read callback at the in-flight message bound, whatever the broker sends', async () => {
+    // Mosquitto 2.0.11 exceeds Receive Maximum while acknowledgements flow; this bound holds anyway.
+    const { client, received, ack } = setup(1_000_000, 2);
+    await client.deliver(1);
+    let secondRead = false;
+    const second = client.deliver(2).then(() => (secondRead = true)); // the 2nd reaches the bound
+    await new Promise((r) => setImmediate(r));
+    expect(secondRead).toBe(false);
+    expect(ack.inflightMessages).toBe(2);
+    received[0]!.complete();
     await second;
     expect(secondRead).toBe(true);
     received[1]!.complete();
