@@ -62,7 +62,7 @@ export const ingestEnvSchema = z.object({
   /** MQTT 5 Receive Maximum: unacknowledged QoS 1 messages the broker may send us [MQTT-3.3.4-9]. */
   INGEST_RECEIVE_MAXIMUM: int(1, 65_535).default(10_000),
   /** Payload bytes held unacknowledged before we stop reading the socket. */
-  INGEST_MAX_INFLIGHT_BYTES: int(64 * 1024, 2 * 1024 * 1024 * 1024).default(16 * 1024 * 1024),
+  INGEST_MAX_INFLIGHT_BYTES: int(64 * 1024, 2 * 1024 * 1024 * 1024).default(8 * 1024 * 1024),
   /** Messages larger than this are dead-lettered unread. */
   INGEST_MAX_MESSAGE_BYTES: int(256, 256 * 1024 * 1024).default(2 * 1024 * 1024),
   INGEST_MAX_READING_AGE_DAYS: int(1, 36_500).default(30),
