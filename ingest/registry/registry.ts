@@ -1,0 +1,219 @@
+/**
+ * The device registry (issue 4): torg, gateways, devices and the history of where each device was
+ * placed. An interface with one shared contract test (test/ingest/registry/registry.contract.ts)
+ * so another store can be added beside the SQLite one (style: MQTT.js src/lib/store.ts).
+ *
+ * Identity rules:
+ * - a device is keyed by its hardware id (the reading's `device`: DevEUI, Zigbee IEEE address, DT
+ *   id), so announcing it again finds the same record, never a second one;
+ * - a gateway is keyed by (torg, gateway), the pair in its topics (devices/contract/mqtt-topics.ts);
+ * - an assignment is a half-open interval [validFrom, validTo) of epoch milliseconds. Assigning
+ *   closes the open one at that instant and opens the next, so a device that moves rooms keeps its
+ *   old readings attributed to the old room: `assignmentAt(device, reading time)` answers where it was.
+ *
+ * Torg, zones, entrances and lines come from the torg model (devices/torg/torg-config.schema.ts) as
+ * `KnownPlaces`; the registry refuses places the model does not have rather than storing ids that
+ * no dashboard could resolve.
+ */
+import { z } from 'zod';
+import { READING_KINDS, deviceIdSchema, slugSchema } from '../../devices/contract/reading.schema.ts';
+import type { TorgConfig } from '../../devices/torg/torg-config.schema.ts';
+
+/** Epoch milliseconds, the unit of the injected clock and of InfluxDB's `ms` precision. */
+export const instantSchema = z.number().int().min(0).max(8.64e15);
+
+export const DEVICE_STATUSES = ['pending', 'active', 'decommissioned'] as const;
+export type DeviceStatus = (typeof DEVICE_STATUSES)[number];
+export const DEVICE_CLASSES = ['mains', 'battery'] as const;
+export type DeviceClass = (typeof DEVICE_CLASSES)[number];
+export const GATEWAY_STATUSES = ['active', 'disabled'] as const;
+export type GatewayStatus = (typeof GATEWAY_STATUSES)[number];
+
+// ---------------------------------------------------------------------------------------------
+// Torg model view
+
+export interface KnownTorg {
+  id: string;
+  name: string;
+  zones: ReadonlySet<string>;
+  /** Entrance id → its counting lines. */
+  entrances: ReadonlyMap<string, ReadonlySet<string>>;
+}
+/** The places the torg model has, by torg id. */
+export type KnownPlaces = ReadonlyMap<string, KnownTorg>;
+
+/** Builds the validated place set from a parsed torg model (loadTorgConfig / parseTorgConfig). */
+export function knownPlacesFromTorgConfig(config: TorgConfig): KnownPlaces {
+  return new Map(
+    config.torg.map((t) => [
+      t.id,
+      {
+        id: t.id,
+        name: t.name,
+        zones: new Set(t.zones.map((z) => z.id)),
+        entrances: new Map(t.entrances.map((e) => [e.id, new Set(e.lines)])),
+      },
+    ]),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Records (what the registry returns)
+
+export const torgRecordSchema = z
+  .object({
+    id: slugSchema,
+    name: z.string().min(1),
+    /** False for a torg that was in the model once (devices refer to it) but is no longer. */
+    inModel: z.boolean(),
+  })
+  .strict();
+export type TorgRecord = z.infer<typeof torgRecordSchema>;
+
+/**
+ * A reference to where a gateway's broker credentials are kept (a username, a secret-store key),
+ * never the secret itself: the registry is read by the API and the CLI, which must not see secrets.
+ */
+export const credentialsRefSchema = z.string().min(1).max(256);
+
+export const gatewayRecordSchema = z
+  .object({
+    torg: slugSchema,
+    id: slugSchema,
+    status: z.enum(GATEWAY_STATUSES),
+    credentialsRef: credentialsRefSchema.nullable(),
+    createdAt: instantSchema,
+    lastSeenAt: instantSchema.nullable(),
+  })
+  .strict();
+export type GatewayRecord = z.infer<typeof gatewayRecordSchema>;
+
+/** Field name (the reading field, e.g. `temperature`) → unit as the device reports it (e.g. `°C`). */
+export const unitsSchema = z.record(z.string().min(1).max(64), z.string().max(32));
+
+export const deviceRecordSchema = z
+  .object({
+    id: deviceIdSchema,
+    /** Torg and gateway that announced the device most recently. */
+    torg: slugSchema,
+    gateway: slugSchema,
+    model: z.string().min(1).max(128),
+    kinds: z.array(z.enum(READING_KINDS)).min(1),
+    units: unitsSchema,
+    deviceClass: z.enum(DEVICE_CLASSES),
+    expectedIntervalS: z.number().int().positive().nullable(),
+    status: z.enum(DEVICE_STATUSES),
+    firstSeenAt: instantSchema,
+    lastSeenAt: instantSchema,
+  })
+  .strict();
+export type DeviceRecord = z.infer<typeof deviceRecordSchema>;
+
+/** Where a device is placed: a room/zone, or one counting line of an entrance. */
+export const placeSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('zone'), zone: slugSchema }).strict(),
+  z.object({ type: z.literal('entrance'), entrance: slugSchema, line: slugSchema }).strict(),
+]);
+export type Place = z.infer<typeof placeSchema>;
+
+export const assignmentRecordSchema = z
+  .object({
+    device: deviceIdSchema,
+    torg: slugSchema,
+    place: placeSchema,
+    validFrom: instantSchema,
+    /** Exclusive end; null while the assignment holds. */
+    validTo: instantSchema.nullable(),
+  })
+  .strict();
+export type AssignmentRecord = z.infer<typeof assignmentRecordSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Inputs (what callers hand in; validated by every implementation)
+
+export const gatewayInputSchema = z
+  .object({ torg: slugSchema, id: slugSchema, credentialsRef: credentialsRefSchema.optional() })
+  .strict();
+export type GatewayInput = z.infer<typeof gatewayInputSchema>;
+
+/**
+ * What a gateway's device birth reports (`itorg/v1/{torg}/{gateway}/devices/{device}/birth`), with
+ * the torg and gateway taken from the topic. `expectedIntervalS` is optional: not every vendor
+ * exposes its reporting interval; liveness then falls back to the class timeout.
+ */
+export const deviceAnnounceSchema = z
+  .object({
+    id: deviceIdSchema,
+    torg: slugSchema,
+    gateway: slugSchema,
+    model: z.string().min(1).max(128),
+    kinds: z
+      .array(z.enum(READING_KINDS))
+      .min(1)
+      .transform((k) => [...new Set(k)].sort()),
+    units: unitsSchema.default({}),
+    deviceClass: z.enum(DEVICE_CLASSES),
+    expectedIntervalS: z.number().int().positive().max(7 * 86_400).optional(),
+  })
+  .strict();
+export type DeviceAnnounce = z.input<typeof deviceAnnounceSchema>;
+
+export const assignInputSchema = z
+  .object({
+    device: deviceIdSchema,
+    torg: slugSchema,
+    place: placeSchema,
+    /** When the device was placed there; default now. May lie in the past (an admin backdates to first sighting). */
+    at: instantSchema.optional(),
+  })
+  .strict();
+export type AssignInput = z.infer<typeof assignInputSchema>;
+
+export const deviceFilterSchema = z
+  .object({ torg: slugSchema.optional(), status: z.enum(DEVICE_STATUSES).optional() })
+  .strict();
+export type DeviceFilter = z.infer<typeof deviceFilterSchema>;
+
+export interface AnnounceResult {
+  device: DeviceRecord;
+  /** True when this announce created the record (a new pending device). */
+  created: boolean;
+}
+
+export interface Registry {
+  /** Torg known to the registry: those of the current model, plus any that left it but are referenced. */
+  listTorg(): Promise<TorgRecord[]>;
+
+  /** Registers a gateway (status active) or updates its credentials reference; keyed by (torg, id). */
+  upsertGateway(input: GatewayInput): Promise<GatewayRecord>;
+  getGateway(torg: string, id: string): Promise<GatewayRecord | null>;
+  listGateways(torg?: string): Promise<GatewayRecord[]>;
+  /** Marks the gateway seen (state birth, inventory) at `at` (default now). */
+  gatewaySeen(torg: string, id: string, at?: number): Promise<GatewayRecord>;
+  setGatewayStatus(torg: string, id: string, status: GatewayStatus): Promise<GatewayRecord>;
+
+  /**
+   * A device birth. Unknown hardware id: a new **pending** record. Known: the same record, its
+   * reported fields (torg, gateway, model, kinds, units, class, interval) replaced and lastSeenAt
+   * moved; the status is kept (a decommissioned device stays decommissioned).
+   */
+  announceDevice(input: DeviceAnnounce): Promise<AnnounceResult>;
+  getDevice(id: string): Promise<DeviceRecord | null>;
+  /** Devices ordered by first sighting, then id. */
+  listDevices(filter?: DeviceFilter): Promise<DeviceRecord[]>;
+
+  /**
+   * Places a device at `at` (default now), in one transaction: closes the open assignment at `at`,
+   * opens the new one, sets the status active. Assigning the place it already holds returns the open
+   * assignment unchanged (re-running an assignment rule does not fragment the history).
+   */
+  assign(input: AssignInput): Promise<AssignmentRecord>;
+  /** The assignment that held at `at` (half-open intervals), or null. */
+  assignmentAt(device: string, at: number): Promise<AssignmentRecord | null>;
+  /** Every assignment of the device, oldest first. */
+  assignmentHistory(device: string): Promise<AssignmentRecord[]>;
+  /** Closes the open assignment at `at` (default now) and sets status decommissioned. Idempotent. */
+  decommission(device: string, at?: number): Promise<DeviceRecord>;
+
+  close(): Promise<void>;
+}
