@@ -9,7 +9,7 @@
  * `innbyggertorg simulate` runs the same code.
  */
 import { pathToFileURL } from 'node:url';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import mqtt from 'mqtt';
 import pino, { type Logger } from 'pino';
 import { z } from 'zod';
@@ -18,6 +18,7 @@ import { DEFAULT_MAX_AGE_MS } from '../devices/contract/validate.ts';
 import { loadTorgConfig } from '../devices/torg/torg-config.schema.ts';
 import { EnvelopePublisher } from './envelope-publisher.ts';
 import { TorgSimulator } from './model.ts';
+import { addRunOptions, positiveInt } from './run-options.ts';
 
 const envSchema = z.object({
   SIM_MQTT_URL: z.string().url().default('mqtt://localhost:1883'),
@@ -52,17 +53,6 @@ export interface SimulatorDeps {
   stop: StopSignal;
 }
 
-function positiveNumber(v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
-  return n;
-}
-function positiveInt(v: string): number {
-  const n = positiveNumber(v);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError('must be a positive integer');
-  return n;
-}
-
 /** Adds the simulator's options to a command (the standalone runner and `innbyggertorg simulate`). */
 export function addSimulatorOptions(cmd: Command, env: NodeJS.ProcessEnv = process.env): Command {
   const parsed = envSchema.safeParse(env);
@@ -70,19 +60,14 @@ export function addSimulatorOptions(cmd: Command, env: NodeJS.ProcessEnv = proce
     throw new PlatformError('E_CONFIG_INVALID', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   }
   const e = parsed.data;
-  return cmd
-    .option('--mqtt-url <url>', 'MQTT broker (env SIM_MQTT_URL)', e.SIM_MQTT_URL)
-    .option('--config <file>', 'torg config (env SIM_TORG_CONFIG)', e.SIM_TORG_CONFIG)
-    .option('--seed <n>', 'PRNG seed (env SIM_SEED)', (v) => Number.parseInt(v, 10), e.SIM_SEED)
-    .option('--realtime', 'step with the wall clock (the demo)', false)
-    .option('--speed <x>', 'realtime: simulated seconds per wall second while catching up with now', positiveNumber, 1)
-    .option('--catch-up-hours <h>', 'realtime with --speed > 1: start this many hours before now', positiveNumber, 24)
-    .option('--backfill-days <n>', 'publish N days ending now as fast as the broker acknowledges (max 29)', positiveNumber)
-    .option('--step <seconds>', 'simulation step', positiveInt, 60)
-    .option('--batch <n>', 'readings per envelope', positiveInt, 500)
-    .option('--max-in-flight <n>', 'envelopes awaiting PUBACK at once', positiveInt, 16)
-    .option('--torg <ids...>', 'only these torg (default: all in the config)')
-    .option('--fault-rate <p>', 'probability per torg of a dead sensor / a drifting counter', Number.parseFloat, 0.3);
+  return addRunOptions(
+    cmd
+      .option('--mqtt-url <url>', 'MQTT broker (env SIM_MQTT_URL)', e.SIM_MQTT_URL)
+      .option('--config <file>', 'torg config (env SIM_TORG_CONFIG)', e.SIM_TORG_CONFIG)
+      .option('--batch <n>', 'readings per envelope', positiveInt, 500)
+      .option('--max-in-flight <n>', 'envelopes awaiting PUBACK at once', positiveInt, 16),
+    { seed: e.SIM_SEED, stepHelp: 'simulation step' },
+  );
 }
 
 /** Runs backfill and/or realtime as the options say; resolves when done or stopped. */

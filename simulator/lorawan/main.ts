@@ -10,7 +10,7 @@
  * `--print-device-models` prints the DevEUI → model id map for the gateway config and exits.
  */
 import { pathToFileURL } from 'node:url';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { z } from 'zod';
@@ -20,6 +20,7 @@ import { loadTorgConfig } from '../../devices/torg/torg-config.schema.ts';
 import { processDeps, type SimulatorDeps } from '../main.ts';
 import { TorgSimulator } from '../model.ts';
 import { LnsPublisher, deviceModelMap, type LnsPublishStats } from './lns-publisher.ts';
+import { addRunOptions, positiveInt } from '../run-options.ts';
 
 const envSchema = z.object({
   SIM_LNS_MQTT_URL: z.string().url().default('mqtt://localhost:1884'),
@@ -42,36 +43,20 @@ export interface LnsSimulatorOptions {
   printDeviceModels: boolean;
 }
 
-function positiveNumber(v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
-  return n;
-}
-function positiveInt(v: string): number {
-  const n = positiveNumber(v);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError('must be a positive integer');
-  return n;
-}
-
 export function addLnsSimulatorOptions(cmd: Command, env: NodeJS.ProcessEnv = process.env): Command {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     throw new PlatformError('E_CONFIG_INVALID', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   }
   const e = parsed.data;
-  return cmd
-    .option('--mqtt-url <url>', 'site LNS broker (env SIM_LNS_MQTT_URL)', e.SIM_LNS_MQTT_URL)
-    .option('--torg-config <file>', 'torg config (env SIM_TORG_CONFIG)', e.SIM_TORG_CONFIG)
-    .option('--seed <n>', 'PRNG seed (env SIM_SEED)', (v) => Number.parseInt(v, 10), e.SIM_SEED)
-    .option('--realtime', 'step with the wall clock (the demo)', false)
-    .option('--speed <x>', 'realtime: simulated seconds per wall second while catching up with now', positiveNumber, 1)
-    .option('--catch-up-hours <h>', 'realtime with --speed > 1: start this many hours before now', positiveNumber, 24)
-    .option('--backfill-days <n>', 'publish N days ending now as fast as the broker acknowledges (max 29)', positiveNumber)
-    .option('--step <seconds>', 'simulation step = the counters\' reporting interval', positiveInt, 60)
-    .option('--max-in-flight <n>', 'uplink events awaiting PUBACK at once', positiveInt, 32)
-    .option('--torg <ids...>', 'only these torg (default: all in the config)')
-    .option('--fault-rate <p>', 'probability per torg of a dead sensor / a drifting counter', Number.parseFloat, 0.3)
-    .option('--print-device-models', 'print the DevEUI → model id map (JSON) for the gateway config and exit', false);
+  return addRunOptions(
+    cmd
+      .option('--mqtt-url <url>', 'site LNS broker (env SIM_LNS_MQTT_URL)', e.SIM_LNS_MQTT_URL)
+      .option('--torg-config <file>', 'torg config (env SIM_TORG_CONFIG)', e.SIM_TORG_CONFIG)
+      .option('--max-in-flight <n>', 'uplink events awaiting PUBACK at once', positiveInt, 32)
+      .option('--print-device-models', 'print the DevEUI → model id map (JSON) for the gateway config and exit', false),
+    { seed: e.SIM_SEED, stepHelp: 'simulation step = the counters\' reporting interval' },
+  );
 }
 
 export async function runLnsSimulator(opts: LnsSimulatorOptions, deps: SimulatorDeps): Promise<LnsPublishStats> {
