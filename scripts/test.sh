@@ -16,8 +16,14 @@ else
   bash scripts/install-deps.sh --browser --report
 fi
 
-if (($# > 0)); then
-  npm test -- "$@"
-else
-  npm test
+# Vitest's JSON report gives the plain closing line `N passed, N failed` that CI reads.
+report=test-artifacts/vitest.json
+mkdir -p test-artifacts
+rm -f "$report"
+status=0
+npm test -- --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+if [[ -f $report ]]; then
+  node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));' "$report"
 fi
+exit "$status"
