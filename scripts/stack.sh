@@ -174,6 +174,8 @@ start_gateways() {
   # Stale configs of torg no longer in the torg config would be started and listed otherwise.
   rm -f "$gateways"/*.json
   local generated
+  # Gateways can embed Node-RED (config `nodered`); its nodes load a bundle built from our sources.
+  (cd "$repo" && node gateway/node-red/build.mjs >/dev/null)
   generated=$(cd "$repo" && node --import tsx scripts/gateway-configs.ts --torg-config "$torg_config" --out-dir "$gateways" \
     --central-url "mqtt://127.0.0.1:$mqtt_port" --site-url "mqtt://127.0.0.1:$site_mqtt_port" \
     --http-port-base "$gateway_http_base" --report-interval "$sim_step")

@@ -18,7 +18,7 @@ import { DEFAULT_MAX_AGE_MS } from '../devices/contract/validate.ts';
 import { loadTorgConfig } from '../devices/torg/torg-config.schema.ts';
 import { EnvelopePublisher } from './envelope-publisher.ts';
 import { TorgSimulator } from './model.ts';
-import { addRunOptions, positiveInt } from './run-options.ts';
+import { addRunOptions, parseSimEnv, positiveInt, type RunOptions } from './run-options.ts';
 
 const envSchema = z.object({
   SIM_MQTT_URL: z.string().url().default('mqtt://localhost:1883'),
@@ -26,19 +26,11 @@ const envSchema = z.object({
   SIM_SEED: z.coerce.number().int().default(1),
 });
 
-export interface SimulatorOptions {
+export interface SimulatorOptions extends RunOptions {
   mqttUrl: string;
   config: string;
-  seed: number;
-  realtime: boolean;
-  speed: number;
-  catchUpHours: number;
-  backfillDays?: number;
-  step: number;
   batch: number;
   maxInFlight: number;
-  torg?: string[];
-  faultRate: number;
 }
 
 /** A stop signal the runner checks between steps. */
@@ -55,11 +47,7 @@ export interface SimulatorDeps {
 
 /** Adds the simulator's options to a command (the standalone runner and `innbyggertorg simulate`). */
 export function addSimulatorOptions(cmd: Command, env: NodeJS.ProcessEnv = process.env): Command {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new PlatformError('E_CONFIG_INVALID', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-  }
-  const e = parsed.data;
+  const e = parseSimEnv(envSchema, env);
   return addRunOptions(
     cmd
       .option('--mqtt-url <url>', 'MQTT broker (env SIM_MQTT_URL)', e.SIM_MQTT_URL)

@@ -3,6 +3,8 @@
  * contract envelopes; simulator/lorawan/main.ts publishes ChirpStack uplinks with vendor bytes).
  */
 import { InvalidArgumentError, type Command } from 'commander';
+import type { z } from 'zod';
+import { PlatformError } from '../devices/contract/errors.ts';
 
 export function positiveNumber(v: string): number {
   const n = Number(v);
@@ -30,6 +32,18 @@ export function probability(v: string): number {
   return n;
 }
 
+/** What addRunOptions parses (commander's camel-cased names). */
+export interface RunOptions {
+  seed: number;
+  realtime: boolean;
+  speed: number;
+  catchUpHours: number;
+  backfillDays?: number;
+  step: number;
+  torg?: string[];
+  faultRate: number;
+}
+
 /** The options both runners take: seed, mode (realtime / backfill), step, torg selection, faults. */
 export function addRunOptions(cmd: Command, defaults: { seed: number; stepHelp: string }): Command {
   return cmd
@@ -41,4 +55,13 @@ export function addRunOptions(cmd: Command, defaults: { seed: number; stepHelp: 
     .option('--step <seconds>', defaults.stepHelp, positiveInt, 60)
     .option('--torg <ids...>', 'only these torg (default: all in the config)')
     .option('--fault-rate <p>', 'probability per torg of a dead sensor / a drifting counter', probability, 0.3);
+}
+
+/** Reads a runner's SIM_* environment; a bad value is E_CONFIG_INVALID naming the variable. */
+export function parseSimEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new PlatformError('E_CONFIG_INVALID', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  }
+  return parsed.data;
 }

@@ -70,25 +70,19 @@ function forwardLog(logger: Logger, entry: { level: number; msg: unknown; type?:
   else if (entry.level <= 60) logger.debug(fields, text);
 }
 
-/** The nodes need lib/innbyggertorg.cjs; it is rebuilt from the current sources when esbuild is installed. */
-async function ensureBundle(logger: Logger): Promise<void> {
-  try {
-    const { buildNodeRedBundle } = await import('./build.mjs');
-    const { path, bytes } = await buildNodeRedBundle();
-    logger.debug({ path, bytes }, 'node-red: bundle built');
-  } catch (err) {
-    // A production install without devDependencies (no esbuild) runs the bundle shipped with it.
-    const BUNDLE_PATH = join(PACKAGE_DIR, 'lib', 'innbyggertorg.cjs');
-    if (existsSync(BUNDLE_PATH)) {
-      logger.warn({ err: (err as Error).message, path: BUNDLE_PATH }, 'node-red: could not rebuild the bundle; using the existing one');
-      return;
-    }
-    throw err;
+/**
+ * The nodes load lib/innbyggertorg.cjs, built by `npm run build` (or `npm run build:node-red`);
+ * building is the build step's job, not start-up's: a production install has no esbuild.
+ */
+function requireBundle(): void {
+  const bundle = join(PACKAGE_DIR, 'lib', 'innbyggertorg.cjs');
+  if (!existsSync(bundle)) {
+    throw new Error(`node-red: ${bundle} is missing; run \`npm run build:node-red\` (part of \`npm run build\`)`);
   }
 }
 
 export async function startEmbeddedNodeRed(opts: EmbeddedNodeRedOptions): Promise<EmbeddedNodeRed> {
-  await ensureBundle(opts.logger);
+  requireBundle();
   const RED = createRequire(import.meta.url)('node-red') as NodeRedRuntime;
   const app = express();
   const server = createServer(app);

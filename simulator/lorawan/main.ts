@@ -20,7 +20,7 @@ import { loadTorgConfig } from '../../devices/torg/torg-config.schema.ts';
 import { processDeps, type SimulatorDeps } from '../main.ts';
 import { TorgSimulator } from '../model.ts';
 import { LnsPublisher, deviceModelMap, type LnsPublishStats } from './lns-publisher.ts';
-import { addRunOptions, positiveInt } from '../run-options.ts';
+import { addRunOptions, parseSimEnv, positiveInt, type RunOptions } from '../run-options.ts';
 
 const envSchema = z.object({
   SIM_LNS_MQTT_URL: z.string().url().default('mqtt://localhost:1884'),
@@ -28,27 +28,15 @@ const envSchema = z.object({
   SIM_SEED: z.coerce.number().int().default(1),
 });
 
-export interface LnsSimulatorOptions {
+export interface LnsSimulatorOptions extends RunOptions {
   mqttUrl: string;
   torgConfig: string;
-  seed: number;
-  realtime: boolean;
-  speed: number;
-  catchUpHours: number;
-  backfillDays?: number;
-  step: number;
   maxInFlight: number;
-  torg?: string[];
-  faultRate: number;
   printDeviceModels: boolean;
 }
 
 export function addLnsSimulatorOptions(cmd: Command, env: NodeJS.ProcessEnv = process.env): Command {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new PlatformError('E_CONFIG_INVALID', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-  }
-  const e = parsed.data;
+  const e = parseSimEnv(envSchema, env);
   return addRunOptions(
     cmd
       .option('--mqtt-url <url>', 'site LNS broker (env SIM_LNS_MQTT_URL)', e.SIM_LNS_MQTT_URL)

@@ -3,25 +3,9 @@
  * API (/query, InfluxQL). Responses are validated with zod: the bench's numbers are only as good as
  * its parsing of them.
  */
-import { z } from 'zod';
 import { COUNTED, PROBE } from './bench-workload.ts';
+import { queryResponseSchema, type Series } from '../support/services.ts';
 
-const seriesSchema = z.object({
-  name: z.string(),
-  columns: z.array(z.string()),
-  values: z.array(z.array(z.union([z.number(), z.string(), z.null()]))).optional(),
-});
-const queryResponseSchema = z.object({
-  results: z.array(
-    z.object({
-      statement_id: z.number().optional(),
-      series: z.array(seriesSchema).optional(),
-      error: z.string().optional(),
-    }),
-  ),
-  error: z.string().optional(),
-});
-type Series = z.infer<typeof seriesSchema>;
 
 export class InfluxCounts {
   constructor(

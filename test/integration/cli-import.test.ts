@@ -3,28 +3,17 @@
  * the points are read back with InfluxQL. Expected counts and values come from the fixture by hand
  * (test/fixtures/csv/README.md).
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInfluxDB, type InfluxHandle } from '../support/services.ts';
+import { runCli } from '../support/cli.ts';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/csv/${name}`, import.meta.url));
 // The fixture is from November 2025; the default RP "raw" keeps 90 days, so the import goes to an
 // infinite RP, as a historical import would.
 const RP = 'history';
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { cwd: root, env: { ...process.env, ITORG_LANG: 'en' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = runCli;
 
 describe('innbyggertorg import (real InfluxDB)', () => {
   let influx: InfluxHandle;

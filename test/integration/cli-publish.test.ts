@@ -2,28 +2,15 @@
  * `innbyggertorg publish` and `innbyggertorg simulate --backfill-days` against a real Mosquitto:
  * a subscriber collects what arrives and checks it against the contract.
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { filters, parseReadingsTopic } from '../../devices/contract/mqtt-topics.ts';
 import { validateEnvelope } from '../../devices/contract/validate.ts';
 import { startMosquitto, type MosquittoHandle } from '../support/services.ts';
+import { runCli } from '../support/cli.ts';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
 
-function cli(args: string[], stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { cwd: root, env: { ...process.env, ITORG_LANG: 'en' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
-}
+const cli = runCli;
 
 interface Received {
   topic: string;

@@ -260,13 +260,14 @@ export interface InfluxHandle {
   count(measurement: string, field?: string): Promise<number>;
 }
 
-const seriesSchema = z.object({
+/** InfluxDB's v1 `/query` response (InfluxQL), shared by the tests and the benchmarks. */
+export const seriesSchema = z.object({
   name: z.string().optional(),
   tags: z.record(z.string(), z.string()).optional(),
   columns: z.array(z.string()),
   values: z.array(z.array(z.unknown())).optional(),
 });
-const queryResponseSchema = z.object({
+export const queryResponseSchema = z.object({
   results: z.array(
     z.object({
       statement_id: z.number().optional(),
@@ -276,7 +277,7 @@ const queryResponseSchema = z.object({
   ),
   error: z.string().optional(),
 });
-type Series = z.infer<typeof seriesSchema>;
+export type Series = z.infer<typeof seriesSchema>;
 
 function quoteMeasurement(measurement: string): string {
   return measurement.includes('"') ? measurement : `"${measurement.replace(/\\/g, '\\\\')}"`;

@@ -14,6 +14,7 @@ import { systemClock } from '../../../gateway/clock.ts';
 import { startEmbeddedNodeRed, type EmbeddedNodeRed } from '../../../gateway/node-red/embed.ts';
 import { SqliteOutbox } from '../../../gateway/outbox/sqlite-outbox.ts';
 import { startMosquitto, type MosquittoHandle } from '../../support/services.ts';
+import { buildNodeRedBundle } from '../../../gateway/node-red/build.mjs';
 
 interface FlowNode {
   id: string;
@@ -36,6 +37,8 @@ let outbox: SqliteOutbox;
 let red: EmbeddedNodeRed;
 
 beforeAll(async () => {
+  // The build step's job (npm run build); a fresh clone has no bundle yet.
+  await buildNodeRedBundle();
   dir = mkdtempSync(join(tmpdir(), 'itorg-nodered-embed-'));
   broker = await startMosquitto();
   // The example flow as shipped, pointed at this test's broker instead of the LNS on 1883.
