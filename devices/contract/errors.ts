@@ -14,6 +14,9 @@ export const ERROR_CODES = {
   E_READING_TIME_FUTURE: { retriable: false, message: 'reading time is more than 5 minutes in the future' },
   E_READING_TIME_TOO_OLD: { retriable: false, message: 'reading time is older than the accepted age' },
   E_INFLUX_REJECTED: { retriable: false, message: 'InfluxDB refused the point permanently' },
+  E_DEVICE_UNKNOWN: { retriable: false, message: 'no gateway has announced this device (no birth); readings of unknown devices are not stored' },
+  E_DEVICE_DECOMMISSIONED: { retriable: false, message: 'the device is decommissioned; its readings are not stored' },
+  E_DEVICE_SPOOFED: { retriable: false, message: 'the device belongs to another torg than the gateway that relayed it' },
   E_INGEST_INTERNAL: { retriable: false, message: 'the ingest failed on this message (a bug); the whole message is kept as a dead letter' },
   E_INFLUX_UNAVAILABLE: { retriable: true, message: 'InfluxDB is unreachable or failing; the write is retried' },
   E_CONFIG_INVALID: { retriable: false, message: 'configuration is invalid' },
@@ -34,6 +37,9 @@ export const DEAD_LETTER_REASONS = [
   'E_READING_TIME_FUTURE',
   'E_READING_TIME_TOO_OLD',
   'E_INFLUX_REJECTED',
+  'E_DEVICE_UNKNOWN',
+  'E_DEVICE_DECOMMISSIONED',
+  'E_DEVICE_SPOOFED',
   'E_INGEST_INTERNAL',
 ] as const satisfies readonly ErrorCode[];
 export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];

@@ -11,6 +11,7 @@
  *   itorg/v1/_sys/deadletter/{reason}             dead-lettered messages/readings        ingest → operators
  *   itorg/v1/_sys/ingest/{instance}/state         ingest online/offline, retained        ingest
  *   itorg/v1/_sys/provision/{request|response}/{clientId}  provisioning RPC              gateway ↔ platform
+ *   itorg/v1/_sys/registry/directory              device status/torg snapshot, retained   platform → ingest instances
  *
  * Every gateway-produced topic sits under its own `{torg}/{gateway}` prefix, so a broker ACL of one
  * pattern per gateway confines it (issue 4). `_sys` cannot collide with a torg id: torg ids are slugs
@@ -32,6 +33,7 @@ export const topics = {
   ingestState: (instance: string) => `${TOPIC_ROOT}/_sys/ingest/${instance}/state`,
   provisionRequest: (clientId: string) => `${TOPIC_ROOT}/_sys/provision/request/${clientId}`,
   provisionResponse: (clientId: string) => `${TOPIC_ROOT}/_sys/provision/response/${clientId}`,
+  registryDirectory: () => `${TOPIC_ROOT}/_sys/registry/directory`,
 } as const;
 
 /** Subscription filters. */
@@ -39,6 +41,12 @@ export const filters = {
   allReadings: `${TOPIC_ROOT}/+/+/readings`,
   allGatewayStates: `${TOPIC_ROOT}/+/+/state`,
   allDeadLetters: `${TOPIC_ROOT}/_sys/deadletter/+`,
+  allIngestStates: `${TOPIC_ROOT}/_sys/ingest/+/state`,
+  allDeviceBirths: `${TOPIC_ROOT}/+/+/devices/+/birth`,
+  allInventories: `${TOPIC_ROOT}/+/+/inventory`,
+  allProvisionRequests: `${TOPIC_ROOT}/_sys/provision/request/+`,
+  /** A gateway's own per-device config subtree. */
+  gatewayDeviceConfigs: (torg: string, gateway: string) => `${TOPIC_ROOT}/${torg}/${gateway}/config/devices/+`,
   allAlerts: `${TOPIC_ROOT}/+/alerts/+`,
   /**
    * A shared subscription [MQTT-4.8.2]: the broker hands each message to one member of the group,

@@ -16,16 +16,16 @@
  * no dashboard could resolve.
  */
 import { z } from 'zod';
+import { DEVICE_CLASSES, DEVICE_STATUSES, placeSchema } from '../../devices/contract/device-messages.schema.ts';
 import { READING_KINDS, deviceIdSchema, slugSchema } from '../../devices/contract/reading.schema.ts';
 import type { TorgConfig } from '../../devices/torg/torg-config.schema.ts';
 
 /** Epoch milliseconds, the unit of the injected clock and of InfluxDB's `ms` precision. */
 export const instantSchema = z.number().int().min(0).max(8.64e15);
 
-export const DEVICE_STATUSES = ['pending', 'active', 'decommissioned'] as const;
-export type DeviceStatus = (typeof DEVICE_STATUSES)[number];
-export const DEVICE_CLASSES = ['mains', 'battery'] as const;
-export type DeviceClass = (typeof DEVICE_CLASSES)[number];
+// Shared with the gateway through the wire contract (config topic payloads carry them).
+export { DEVICE_CLASSES, DEVICE_STATUSES, placeSchema } from '../../devices/contract/device-messages.schema.ts';
+export type { DeviceClass, DeviceStatus, Place } from '../../devices/contract/device-messages.schema.ts';
 export const GATEWAY_STATUSES = ['active', 'disabled'] as const;
 export type GatewayStatus = (typeof GATEWAY_STATUSES)[number];
 
@@ -109,12 +109,6 @@ export const deviceRecordSchema = z
   .strict();
 export type DeviceRecord = z.infer<typeof deviceRecordSchema>;
 
-/** Where a device is placed: a room/zone, or one counting line of an entrance. */
-export const placeSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('zone'), zone: slugSchema }).strict(),
-  z.object({ type: z.literal('entrance'), entrance: slugSchema, line: slugSchema }).strict(),
-]);
-export type Place = z.infer<typeof placeSchema>;
 
 export const assignmentRecordSchema = z
   .object({
