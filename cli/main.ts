@@ -2,11 +2,13 @@
  * `innbyggertorg`: the command line (npm run cli -- <command>). Composition root: parses options,
  * builds the concrete InfluxDB writer / MQTT client and hands them to the commands.
  *
- * Exit codes: 0 everything accepted, 2 some rows/lines rejected, 1 the command failed.
+ * Exit codes of import, publish, decode, simulate: 0 everything accepted, 2 some rows/lines
+ * rejected, 1 the command failed. Of the API commands (devices, keys, tokens; cli/api-commands.ts):
+ * 0 ok, 1 the API refused, 2 usage error, 3 the API could not be reached.
  * Texts are Norwegian bokmål by default; `--lang en` (or env ITORG_LANG=en) for English.
  */
 import { createReadStream, statSync } from 'node:fs';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import mqtt from 'mqtt';
 import pino from 'pino';
@@ -18,6 +20,7 @@ import { DEFAULT_MAX_AGE_MS } from '../devices/contract/validate.ts';
 import { InfluxWriter } from '../ingest/influx-writer.ts';
 import { EnvelopePublisher } from '../simulator/envelope-publisher.ts';
 import { addSimulatorOptions, processDeps, runSimulator, type SimulatorOptions } from '../simulator/main.ts';
+import { addApiCommands } from './api-commands.ts';
 import { DECODE_ENVELOPES, runDecode, type DecodeEnvelope } from './decode.ts';
 import { importCsv, type ImportSummary } from './import-csv.ts';
 import { publishJsonLines } from './publish-stdin.ts';
@@ -210,6 +213,15 @@ export function buildProgram(setExit: (code: number) => void): Command {
     await runSimulator(o, processDeps(pino({ name: 'simulator' }, pino.destination(2))));
     setExit(0);
   });
+
+  addApiCommands(program, {
+    stdout: (s) => process.stdout.write(s),
+    stderr: (s) => process.stderr.write(s),
+    env: process.env,
+    lang: () => program.opts<GlobalOpts>().lang,
+    setExit,
+    now: () => Date.now(),
+  });
   return program;
 }
 
@@ -221,6 +233,11 @@ async function main(): Promise<void> {
   try {
     await program.parseAsync();
   } catch (err) {
+    // The API commands' usage errors (exit 2) and help (exit 0): commander has printed the message.
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode;
+      return;
+    }
     const lang: Lang = program.opts<GlobalOpts>().lang ?? 'nb';
     const retry = err instanceof PlatformError ? (err.retriable ? ' (retriable)' : '') : '';
     process.stderr.write(`${TEXT[lang].failed}: ${err instanceof Error ? err.message : String(err)}${retry}\n`);

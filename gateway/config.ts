@@ -14,6 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { PlatformError } from '../devices/contract/errors.ts';
+import { provisioningKeySchema } from '../devices/contract/provisioning.schema.ts';
 import { MAX_READINGS_PER_ENVELOPE, slugSchema } from '../devices/contract/reading.schema.ts';
 import { DEFAULT_MAX_AGE_MS } from '../devices/contract/validate.ts';
 import { MQTT_FORMATS } from './sources/formats.ts';
@@ -31,7 +32,15 @@ export const GATEWAY_DEFAULTS = {
   httpPort: 9464,
   clockMaxAheadMs: 2 * 60_000,
   clockMaxBehindMs: 7 * 86_400_000,
+  inventoryDebounceMs: 2_000,
+  rebirthDelayMs: 1_000,
+  birthsPerSecond: 100,
+  maxDevices: 10_000,
+  provisionTimeoutMs: 10_000,
 } as const;
+
+/** Environment variable that may hold the provisioning key, so it need not be written in the config file. */
+export const PROVISIONING_KEY_ENV = 'GATEWAY_PROVISIONING_KEY';
 
 const mqttUrl = z.string().regex(/^(mqtts?|wss?):\/\/[^\s]+$/, 'must be an mqtt://, mqtts://, ws:// or wss:// URL');
 
@@ -133,6 +142,49 @@ export const gatewayConfigSchema = z
       .default({}),
     sources: z.array(z.discriminatedUnion('type', [mqttSourceSchema, httpSourceSchema, noderedSourceSchema])).default([]),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /**
+     * Development mode: the gateway may run against a broker without credentials. Outside it, the
+     * gateway refuses to start without MQTT credentials (central.username/password, or the
+     * `credentials.json` provisioning stored in `dataDir`) or a provisioning key (issue 4, Security).
+     */
+    devMode: z.boolean().default(false),
+    /** Where the gateway keeps its state besides the outbox (credentials.json, devices.db); defaults to the outbox's directory. */
+    dataDir: z.string().min(1).optional(),
+    /**
+     * Bootstrap of a new gateway (gateway/provisioning/bootstrap.ts): with no credentials on disk, it
+     * connects as the shared bootstrap user and asks the platform for its own credentials with the
+     * torg's provisioning key. The key may instead come from GATEWAY_PROVISIONING_KEY.
+     */
+    provisioning: z
+      .object({
+        key: provisioningKeySchema.optional(),
+        bootstrapUsername: z.string().min(1),
+        bootstrapPassword: z.string().min(1),
+        /** How long one request waits for its answer. */
+        timeoutMs: z.number().int().min(100).default(GATEWAY_DEFAULTS.provisionTimeoutMs),
+        /** Backoff between attempts while the platform does not answer or answers retriably. */
+        retry: z
+          .object({ initialMs: z.number().int().min(10).default(1_000), maxMs: z.number().int().min(10).default(60_000), maxAttempts: z.number().int().min(1).default(20) })
+          .strict()
+          .default({ initialMs: 1_000, maxMs: 60_000, maxAttempts: 20 }),
+      })
+      .strict()
+      .optional(),
+    /** Device births and inventory (gateway/devices/device-announcer.ts). */
+    announce: z
+      .object({
+        inventoryDebounceMs: z.number().int().min(0).default(GATEWAY_DEFAULTS.inventoryDebounceMs),
+        rebirthDelayMs: z.number().int().min(0).default(GATEWAY_DEFAULTS.rebirthDelayMs),
+        birthsPerSecond: z.number().int().min(1).default(GATEWAY_DEFAULTS.birthsPerSecond),
+        maxDevices: z.number().int().min(1).default(GATEWAY_DEFAULTS.maxDevices),
+      })
+      .strict()
+      .default({
+        inventoryDebounceMs: GATEWAY_DEFAULTS.inventoryDebounceMs,
+        rebirthDelayMs: GATEWAY_DEFAULTS.rebirthDelayMs,
+        birthsPerSecond: GATEWAY_DEFAULTS.birthsPerSecond,
+        maxDevices: GATEWAY_DEFAULTS.maxDevices,
+      }),
   })
   .strict();
 

@@ -10,10 +10,17 @@ import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import express from 'express';
 import { pino, type Logger } from 'pino';
+import type { DeviceSource } from '../devices/contract/device-messages.schema.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { loadGatewayConfig, type GatewayConfig, type NoderedSourceConfig } from './config.ts';
+import { DeviceAnnouncer } from './devices/device-announcer.ts';
+import { DeviceCatalog } from './devices/device-catalog.ts';
+import { DeviceConfigStore } from './devices/device-configs.ts';
+import { deviceSourceOf } from './devices/device-facts.ts';
+import { gatedOutbox } from './devices/gated-outbox.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
 import { startEmbeddedNodeRed, type EmbeddedNodeRed } from './node-red/embed.ts';
+import { resolveCentralAuth, type ResolveAuthDeps } from './provisioning/central-auth.ts';
 import type { Outbox } from './outbox/outbox.ts';
 import { SqliteOutbox } from './outbox/sqlite-outbox.ts';
 import { OutboxSink } from './reading-sink.ts';
@@ -34,6 +41,10 @@ export interface GatewayDeps {
   logger?: Logger;
   /** Node process metrics in /metrics (off in tests that run several gateways). */
   defaultMetrics?: boolean;
+  /** Environment (GATEWAY_PROVISIONING_KEY); defaults to process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Replaces the MQTT provisioning bootstrap (tests). */
+  bootstrap?: ResolveAuthDeps['bootstrap'];
 }
 
 export interface GatewayHandle {
@@ -41,6 +52,10 @@ export interface GatewayHandle {
   uplink: MqttUplink;
   metrics: GatewayMetrics;
   rejected: RejectedStore;
+  devices: DeviceCatalog;
+  deviceConfigs: DeviceConfigStore;
+  /** Where the uplink's credentials came from. */
+  authOrigin: 'config' | 'stored' | 'provisioned' | 'anonymous-dev';
   /** Port the HTTP server listens on (useful with port 0). */
   httpPort: number;
   stop(): Promise<void>;
@@ -50,6 +65,17 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? pino({ level: config.logLevel, base: { service: 'gateway', gateway: config.gateway, torg: config.torg } });
   mkdirSync(dirname(config.outbox.path), { recursive: true });
+  const dataDir = config.dataDir ?? dirname(config.outbox.path);
+  mkdirSync(dataDir, { recursive: true });
+  const tls = config.central.tls;
+  // Before anything else is opened: a gateway without credentials outside dev mode must not start.
+  const auth = await resolveCentralAuth(config, {
+    dataDir,
+    env: deps.env ?? process.env,
+    logger,
+    ...(deps.bootstrap !== undefined ? { bootstrap: deps.bootstrap } : {}),
+    ...(tls?.caFile !== undefined ? { ca: readFileSync(tls.caFile) } : {}),
+  });
   const outbox = new SqliteOutbox({
     path: config.outbox.path,
     bounds: { maxReadings: config.outbox.maxReadings, maxBytes: config.outbox.maxBytes, maxAgeMs: config.outbox.maxAgeMs },
@@ -58,18 +84,37 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     logger,
   });
   let uplink: MqttUplink | null = null;
+  const deviceConfigs = new DeviceConfigStore(config.torg, config.gateway, logger);
+  const catalog = new DeviceCatalog({
+    path: `${config.outbox.path}.devices.db`,
+    clock,
+    maxDevices: config.announce.maxDevices,
+    intervalFallback: (device) => deviceConfigs.get(device)?.expectedIntervalS ?? undefined,
+  });
   const metrics = createGatewayMetrics({
     defaultMetrics: deps.defaultMetrics ?? true,
     outbox: () => outbox,
     uplinkState: () => uplink?.state() ?? 'stopped',
+    devices: () => ({ known: catalog.size(), untracked: catalog.untracked() }),
   });
   const rejected = new RejectedStore();
-  const tls = config.central.tls;
+  const sourceKinds = new Map<string, DeviceSource>(config.sources.map((s) => [s.name, deviceSourceOf(s)]));
+  const announcer = new DeviceAnnouncer({
+    torg: config.torg,
+    gateway: config.gateway,
+    catalog,
+    configs: deviceConfigs,
+    sourceKinds,
+    logger,
+    metrics,
+    inventoryDebounceMs: config.announce.inventoryDebounceMs,
+    rebirthDelayMs: config.announce.rebirthDelayMs,
+  });
   uplink = new MqttUplink({
     url: config.central.url,
     clientId: config.central.clientId ?? `gw-${config.torg}-${config.gateway}`,
-    ...(config.central.username !== undefined ? { username: config.central.username } : {}),
-    ...(config.central.password !== undefined ? { password: config.central.password } : {}),
+    ...(auth.username !== undefined ? { username: auth.username } : {}),
+    ...(auth.password !== undefined ? { password: auth.password } : {}),
     ...(tls?.caFile !== undefined ? { ca: readFileSync(tls.caFile) } : {}),
     ...(tls?.certFile !== undefined ? { cert: readFileSync(tls.certFile) } : {}),
     ...(tls?.keyFile !== undefined ? { key: readFileSync(tls.keyFile) } : {}),
@@ -85,7 +130,12 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     maxReadingsPerEnvelope: config.central.maxReadingsPerEnvelope,
     maxInFlight: config.central.maxInFlight,
     backoff: config.central.reconnect,
+    announcements: announcer,
+    announcementsPerSecond: config.announce.birthsPerSecond,
+    inbound: { filters: announcer.inboundFilters(), onMessage: (topic, payload, retained) => announcer.onMessage(topic, payload, retained) },
+    onOnline: () => announcer.onUplinkOnline(),
   });
+  announcer.attach(uplink);
 
   const sink = new OutboxSink({
     outbox,
@@ -94,6 +144,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     logger,
     clock,
     limits: { maxAheadMs: config.clock.maxAheadMs, maxBehindMs: config.clock.maxBehindMs, maxAgeMs: config.outbox.maxAgeMs },
+    gate: announcer,
   });
   const models = new LorawanModelResolver(config.devices);
   const sources: Source[] = [];
@@ -175,7 +226,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
       await startEmbeddedNodeRed({
         userDir: s.userDir,
         httpPort: s.httpPort,
-        outbox,
+        outbox: gatedOutbox(outbox, announcer, s.name, clock),
         uplinkState: () => uplink?.state() ?? 'stopped',
         clock,
         limits: { maxAheadMs: config.clock.maxAheadMs, maxBehindMs: config.clock.maxBehindMs, maxAgeMs: config.outbox.maxAgeMs },
@@ -191,11 +242,16 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     uplink: up,
     metrics,
     rejected,
+    devices: catalog,
+    deviceConfigs,
+    authOrigin: auth.origin,
     httpPort,
     async stop() {
       for (const n of nodereds) await n.stop();
       for (const s of sources) await s.stop();
+      announcer.stop();
       await up.stop();
+      catalog.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       const depth = outbox.depth();
       await outbox.close();
@@ -228,9 +284,15 @@ async function main(): Promise<void> {
   process.on('SIGINT', shutdown);
 }
 
+/**
+ * Exit status of a start-up failure no restart can fix (bad config, refused provisioning key):
+ * EX_CONFIG of sysexits(3), so a supervisor can stop restarting (systemd `RestartPreventExitStatus=78`).
+ */
+export const EXIT_CONFIG = 78;
+
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((err: unknown) => {
     console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
+    process.exit((err as { retriable?: unknown }).retriable === false ? EXIT_CONFIG : 1);
   });
 }

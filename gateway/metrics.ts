@@ -21,12 +21,22 @@ export interface GatewayMetrics {
   /** Readings delivered (PUBACK received and deleted from the outbox): rate() of this is the drain rate. */
   readingsAcked: Counter;
   uplinkConnects: Counter;
+  /** Valid readings the gateway chose not to forward, by reason (`device_disabled`: per-device config). */
+  readingsDiscarded: Counter<'reason'>;
+  /** Device births acknowledged by the central broker. */
+  birthsPublished: Counter;
+  /** Re-births of every known device, triggered by an ingest coming online (coalesced). */
+  rebirths: Counter;
+  /** Per-device config messages from the platform, by outcome (`set`, `removed` or the refusal reason). */
+  deviceConfigMessages: Counter<'outcome'>;
 }
 
 export function createGatewayMetrics(opts: {
   defaultMetrics: boolean;
   outbox: () => Outbox | null;
   uplinkState: () => UplinkState;
+  /** Known devices and devices not tracked because the catalogue is full (gateway/devices/device-catalog.ts). */
+  devices?: () => { known: number; untracked: number } | null;
 }): GatewayMetrics {
   const registry = new Registry();
   if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
@@ -75,6 +85,17 @@ export function createGatewayMetrics(opts: {
       for (const st of UPLINK_STATES) this.set({ state: st }, st === s ? 1 : 0);
     },
   });
+  new Gauge({
+    name: 'gateway_devices',
+    help: 'Devices in the gateway catalogue (known) and devices left out because it is full (untracked, since start)',
+    labelNames: ['state'],
+    registers,
+    collect() {
+      const d = opts.devices?.();
+      this.set({ state: 'known' }, d?.known ?? 0);
+      this.set({ state: 'untracked' }, d?.untracked ?? 0);
+    },
+  });
   return {
     registry,
     readingsIn: new Counter({ name: 'gateway_readings_in_total', help: 'Readings made durable in the outbox, by source', labelNames: ['source'], registers }),
@@ -88,5 +109,19 @@ export function createGatewayMetrics(opts: {
     envelopesPublished: new Counter({ name: 'gateway_uplink_envelopes_published_total', help: 'Envelopes published to the central broker', registers }),
     readingsAcked: new Counter({ name: 'gateway_uplink_readings_acked_total', help: 'Readings acknowledged by the central broker (PUBACK)', registers }),
     uplinkConnects: new Counter({ name: 'gateway_uplink_connects_total', help: 'Successful connections to the central broker', registers }),
+    readingsDiscarded: new Counter({
+      name: 'gateway_readings_discarded_total',
+      help: 'Valid readings not forwarded by decision of the platform, by reason',
+      labelNames: ['reason'],
+      registers,
+    }),
+    birthsPublished: new Counter({ name: 'gateway_device_births_published_total', help: 'Device births acknowledged by the central broker', registers }),
+    rebirths: new Counter({ name: 'gateway_device_rebirths_total', help: 'Re-births of all known devices after an ingest came online', registers }),
+    deviceConfigMessages: new Counter({
+      name: 'gateway_device_config_messages_total',
+      help: 'Per-device config messages received, by outcome',
+      labelNames: ['outcome'],
+      registers,
+    }),
   };
 }

@@ -74,6 +74,60 @@ export const ingestEnvSchema = z.object({
   INGEST_HTTP_PORT: int(0, 65_535).default(9100),
   INGEST_HTTP_HOST: z.string().default('0.0.0.0'),
   INGEST_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  // --- The service around the writer (ingest/service.ts; issues 4 and 5) ---
+  /**
+   * `production` refuses to start with security off (issue 4): no broker login, the device check
+   * off, gateways registered on first birth, or (role all) no broker auth files to manage.
+   */
+  INGEST_MODE: z.enum(['production', 'development']).default('production'),
+  /**
+   * `all`: the writer plus the control plane (registry, provisioning, liveness), the API, the live
+   * page and the alerts; one such instance per installation. `writer`: only the writer, for more
+   * instances in the shared-subscription group (set INGEST_SHARE_GROUP), checking readings against the
+   * directory the `all` instance publishes.
+   */
+  INGEST_ROLE: z.enum(['all', 'writer']).default('all'),
+  INGEST_TORG_CONFIG: z.string().min(1).default('config/torg.json'),
+  /** The registry's SQLite file; API tokens, provisioning keys and broker users live in it too. */
+  INGEST_REGISTRY_PATH: z.string().min(1).default('data/registry.sqlite'),
+  /** Assignment rules (config/assignment-rules.sample.json); none when empty. */
+  INGEST_ASSIGNMENT_RULES_FILE: optionalString,
+  /** Alert rules overrides and webhooks (dashboards/alerts/alerts.sample.json); built-in defaults when empty. */
+  INGEST_ALERTS_FILE: optionalString,
+  /** `off` (development only) stores readings of any device, as before issue 4 (benchmarks, imports). */
+  INGEST_DEVICE_CHECK: z.enum(['enforce', 'off']).default('enforce'),
+  /** Development only: a gateway's first device birth registers the gateway (production: provisioning does). */
+  INGEST_AUTO_REGISTER_GATEWAYS: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  /** Writer instances wait this long for the directory snapshot before reading the stream. */
+  INGEST_DIRECTORY_WAIT_MS: int(0, 600_000).default(30_000),
+  INGEST_LIVENESS_EVERY_S: int(1, 3600).default(30),
+  /** The API, the live page and the citizens' widget. 0 = pick a free port (tests). */
+  INGEST_API_PORT: int(0, 65_535).default(8080),
+  INGEST_API_HOST: z.string().default('127.0.0.1'),
+  /** Failed authentications per client address per window before 429. */
+  INGEST_API_AUTH_FAILURE_MAX: int(1, 1_000_000).default(20),
+  INGEST_API_AUTH_FAILURE_WINDOW_MS: int(1000, 86_400_000).default(15 * 60_000),
+  /** Mark the session cookie Secure (the API is behind TLS). Default: true in production. */
+  INGEST_API_SECURE_COOKIES: z.enum(['true', 'false']).optional().transform((v) => (v === undefined ? undefined : v === 'true')),
+  /**
+   * Directory of the broker's `passwd` and `acl` files, generated from the registry; the broker's config
+   * points at them (config/mosquitto/secure.conf.example). Empty: the service does not manage broker
+   * auth and provisioning is off (development).
+   */
+  INGEST_BROKER_AUTH_DIR: optionalString,
+  /** How the broker is told to re-read those files: its PID file (SIGHUP, mosquitto(8))… */
+  INGEST_BROKER_PID_FILE: optionalString,
+  /** …or a command (e.g. `docker kill -s HUP mosquitto`), run with /bin/sh. */
+  INGEST_BROKER_RELOAD_COMMAND: optionalString,
+  /** The broker's admin user: the control plane and provisioning connect with it. */
+  INGEST_BROKER_ADMIN_USERNAME: optionalString,
+  INGEST_BROKER_ADMIN_PASSWORD: optionalString,
+  /** The shared bootstrap user new gateways provision with (its ACL allows nothing else). */
+  INGEST_BROKER_BOOTSTRAP_USERNAME: z.string().default('itorg-bootstrap'),
+  INGEST_BROKER_BOOTSTRAP_PASSWORD: optionalString,
+  /** Live page and alerts on (role all). */
+  INGEST_LIVE: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
 });
 
 export type IngestConfig = z.infer<typeof ingestEnvSchema>;
@@ -96,4 +150,29 @@ export function loadIngestConfig(env: Record<string, string | undefined>): Inges
     throw new PlatformError('E_CONFIG_INVALID', 'INGEST_RETRY_MAX_MS: must be >= INGEST_RETRY_BASE_MS');
   }
   return c;
+}
+
+/**
+ * What is insecure about a configuration; production refuses to start with any of it (issue 4:
+ * "Outside a development mode the services refuse to start with security off").
+ */
+export function insecureSettings(c: IngestConfig): string[] {
+  const problems: string[] = [];
+  if (!c.INGEST_MQTT_USERNAME || !c.INGEST_MQTT_PASSWORD) problems.push('INGEST_MQTT_USERNAME/INGEST_MQTT_PASSWORD: the broker login is not set (anonymous access)');
+  if (c.INGEST_DEVICE_CHECK === 'off') problems.push('INGEST_DEVICE_CHECK=off: readings are not checked against the registry');
+  if (c.INGEST_AUTO_REGISTER_GATEWAYS) problems.push('INGEST_AUTO_REGISTER_GATEWAYS=true: any client could register a gateway');
+  if (c.INGEST_ROLE === 'all') {
+    if (!c.INGEST_BROKER_AUTH_DIR) problems.push('INGEST_BROKER_AUTH_DIR: the broker password and ACL files are not managed');
+    if (!c.INGEST_BROKER_ADMIN_USERNAME || !c.INGEST_BROKER_ADMIN_PASSWORD) problems.push('INGEST_BROKER_ADMIN_USERNAME/INGEST_BROKER_ADMIN_PASSWORD: not set');
+    if (!c.INGEST_BROKER_BOOTSTRAP_PASSWORD) problems.push('INGEST_BROKER_BOOTSTRAP_PASSWORD: not set');
+  }
+  return problems;
+}
+
+export function assertSecureOrDevelopment(c: IngestConfig): void {
+  if (c.INGEST_MODE === 'development') return;
+  const problems = insecureSettings(c);
+  if (problems.length > 0) {
+    throw new PlatformError('E_CONFIG_INVALID', `security is off and INGEST_MODE is production; fix or set INGEST_MODE=development: ${problems.join('; ')}`);
+  }
 }

@@ -87,14 +87,16 @@ function seriesPrefix(kind: Reading['kind'], device: string, line: string | unde
 
 /**
  * One line of line protocol for a validated reading. `timeMs` is the reading's time in ms (already
- * parsed by validation).
+ * parsed by validation). `pending`: the device is pending in the registry; adds the `pending=true`
+ * quality field (never a tag, see QUALITY_FIELDS).
  */
-export function readingToLine(torg: string, reading: Reading, timeMs: number): string {
+export function readingToLine(torg: string, reading: Reading, timeMs: number, pending = false): string {
   let fields = FIELD_WRITERS[reading.kind](reading as unknown as Record<string, unknown>);
   if (reading.receivedAt !== undefined) {
     const lag = Date.parse(reading.receivedAt) - timeMs;
     if (Number.isInteger(lag)) fields += `,${'rxLagMs' satisfies keyof typeof QUALITY_FIELDS}=${lag}i`;
   }
   if (reading.clockSuspect !== undefined) fields += `,clockSuspect=${reading.clockSuspect ? 'true' : 'false'}`;
+  if (pending) fields += `,${'pending' satisfies keyof typeof QUALITY_FIELDS}=true`;
   return `${seriesPrefix(reading.kind, reading.device, reading.kind === 'counter' ? reading.line : undefined, torg)}${fields} ${timeMs}`;
 }

@@ -18,6 +18,8 @@ import { InfluxWriter } from './influx-writer.ts';
 import { MessagePipeline } from './message-pipeline.ts';
 import { createIngestMetrics, type IngestMetrics } from './metrics.ts';
 import type { PointWriter } from './point-writer.ts';
+import type { Registry as PromRegistry } from 'prom-client';
+import type { DeviceLookup } from './control/device-directory.ts';
 
 export interface IngestDeps {
   now?: () => number;
@@ -25,7 +27,21 @@ export interface IngestDeps {
   /** Default process metrics are global to the process; off for several in-process instances. */
   defaultMetrics?: boolean;
   writer?: PointWriter;
+  /** Register the ingest's metrics here (the service's one /metrics registry); default a new one. */
+  metricsRegistry?: PromRegistry;
+  /** The registry's device directory (ingest/control); when given, readings are checked against it (issue 4). */
+  devices?: DeviceLookup;
+  /**
+   * When given, the ingest also subscribes to device births (not shared: every instance sees every
+   * birth) on its reading connection and calls this synchronously, in arrival order with the readings
+   * (DeviceDirectory.provisional). The registry work is the control plane's, on its own connection.
+   */
+  onBirth?: (torg: string, gateway: string, device: string) => void;
+  /** Called for every stored reading (the control plane's liveness hook). */
+  onAccepted?: (torg: string, gateway: string, device: string, timeMs: number) => void;
 }
+
+const BIRTH_TOPIC = /^itorg\/v1\/([^/]+)\/([^/]+)\/devices\/([^/]+)\/birth$/;
 
 export interface IngestHandle {
   httpPort: number;
@@ -73,6 +89,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
   let ack: DeferredAck;
   const metrics = createIngestMetrics({
     defaultMetrics: deps.defaultMetrics ?? true,
+    ...(deps.metricsRegistry !== undefined ? { registry: deps.metricsRegistry } : {}),
     inflight: () => ({ messages: ack.inflightMessages, bytes: ack.inflightBytes }),
   });
 
@@ -140,12 +157,22 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
     now,
     maxMessageBytes: config.INGEST_MAX_MESSAGE_BYTES,
     maxAgeMs: config.INGEST_MAX_READING_AGE_DAYS * 86_400_000,
+    ...(deps.devices !== undefined ? { devices: deps.devices } : {}),
+    ...(deps.onAccepted !== undefined ? { onAccepted: deps.onAccepted } : {}),
   });
 
   ack = new DeferredAck(client, {
     maxInflightBytes: config.INGEST_MAX_INFLIGHT_BYTES,
     maxInflightMessages: config.INGEST_RECEIVE_MAXIMUM,
-    onMessage: (m) => pipeline.handle(m),
+    onMessage: (m) => {
+      const birth = deps.onBirth !== undefined ? BIRTH_TOPIC.exec(m.topic) : null;
+      if (birth === null) return pipeline.handle(m);
+      try {
+        deps.onBirth!(birth[1]!, birth[2]!, birth[3]!);
+      } finally {
+        m.complete();
+      }
+    },
     onConnectionLost: () => {
       const dropped = batcher.discardUnstarted();
       if (dropped > 0) log.warn({ lines: dropped }, 'connection lost: unwritten lines discarded; the broker redelivers their messages');
@@ -164,6 +191,11 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
     client.subscribe(filter, { qos: 1 }, (err) => {
       if (err) log.error({ err, code: 'E_MQTT_UNAVAILABLE' }, 'subscribe failed');
     });
+    if (deps.onBirth !== undefined) {
+      client.subscribe(filters.allDeviceBirths, { qos: 1 }, (err) => {
+        if (err) log.error({ err, code: 'E_MQTT_UNAVAILABLE' }, 'subscribe to device births failed');
+      });
+    }
   });
   client.on('close', () => log.warn({ code: 'E_MQTT_UNAVAILABLE' }, 'MQTT connection closed; unacknowledged messages will be redelivered'));
   client.on('error', (err) => log.error({ err, code: 'E_MQTT_UNAVAILABLE' }, 'MQTT error'));
@@ -227,7 +259,16 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     process.stderr.write(`${(err as Error).message}\n`);
     process.exit(2);
   }
-  const handle = await startIngest(config);
+  // The process runs the whole service (ingest/service.ts, the composition root); imported lazily so
+  // that service.ts may import startIngest from this module without an import cycle at load time.
+  const { startService } = await import('./service.ts');
+  let handle: Awaited<ReturnType<typeof startService>>;
+  try {
+    handle = await startService(config);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit((err as { code?: unknown }).code === 'E_CONFIG_INVALID' ? 78 : 1);
+  }
   const onSignal = (signal: string) => {
     handle.stop().then(
       () => process.exit(0),

@@ -5,9 +5,11 @@
 import { isUtf8 } from 'node:buffer';
 import type { DeadLetterReason } from '../devices/contract/errors.ts';
 import { parseReadingsTopic } from '../devices/contract/mqtt-topics.ts';
-import { validateEnvelope } from '../devices/contract/validate.ts';
+import { validateEnvelope, type RejectedReading } from '../devices/contract/validate.ts';
+import type { Reading } from '../devices/contract/reading.schema.ts';
 import type { Batcher } from './batcher.ts';
 import { Completion } from './batcher.ts';
+import type { DeviceLookup } from './control/device-directory.ts';
 import type { DeadLetter, DeadLetterSink } from './dead-letter.ts';
 import type { InboundMessage } from './deferred-ack.ts';
 import { readingToLine } from './line-protocol.ts';
@@ -20,6 +22,21 @@ export interface MessagePipelineOptions {
   now: () => number;
   maxMessageBytes: number;
   maxAgeMs: number;
+  /**
+   * The registry's view (issue 4). When given, each reading is checked against it: unknown and
+   * decommissioned devices and devices of another torg are dead-lettered, pending devices are stored
+   * with `pending=true`. Without it every valid reading is stored (development, benchmarks).
+   */
+  devices?: DeviceLookup;
+  /** Called for every reading put into the batcher (liveness); must be cheap and must not throw. */
+  onAccepted?: (torg: string, gateway: string, device: string, timeMs: number) => void;
+}
+
+/** Index in the envelope of the i-th accepted reading; `rejected` is in envelope order. Only on the (rare) refusal path. */
+function envelopeIndex(i: number, rejected: readonly RejectedReading[]): number {
+  let idx = i;
+  for (const r of rejected) if (r.index <= idx) idx++;
+  return idx;
 }
 
 /**
@@ -87,7 +104,28 @@ export class MessagePipeline {
     }
     const { meta, readings, timesMs, rejected } = result;
     this.opts.metrics.readingsIn.inc(readings.length + rejected.length);
-    for (let i = 0; i < readings.length; i++) batcher.add(readingToLine(meta.torg, readings[i]!, timesMs[i]!), owner);
+    const { devices, onAccepted } = this.opts;
+    if (devices === undefined) {
+      for (let i = 0; i < readings.length; i++) {
+        batcher.add(readingToLine(meta.torg, readings[i]!, timesMs[i]!), owner);
+        onAccepted?.(meta.torg, meta.gateway, readings[i]!.device, timesMs[i]!);
+      }
+    } else {
+      for (let i = 0; i < readings.length; i++) {
+        const reading = readings[i]!;
+        const entry = devices.lookup(reading.device);
+        if (entry === undefined) {
+          this.refuseReading(msg, meta, owner, reading, envelopeIndex(i, rejected), 'E_DEVICE_UNKNOWN', `device ${reading.device} has no birth in the registry`);
+        } else if (entry.s === 'decommissioned') {
+          this.refuseReading(msg, meta, owner, reading, envelopeIndex(i, rejected), 'E_DEVICE_DECOMMISSIONED', `device ${reading.device} is decommissioned`);
+        } else if (entry.t !== meta.torg) {
+          this.refuseReading(msg, meta, owner, reading, envelopeIndex(i, rejected), 'E_DEVICE_SPOOFED', `device ${reading.device} belongs to torg ${entry.t}, relayed by ${meta.torg}/${meta.gateway}`);
+        } else {
+          batcher.add(readingToLine(meta.torg, reading, timesMs[i]!, entry.s === 'pending'), owner);
+          onAccepted?.(meta.torg, meta.gateway, reading.device, timesMs[i]!);
+        }
+      }
+    }
     for (const r of rejected) {
       this.deadLetter(owner, {
         topic: msg.topic,
@@ -99,6 +137,26 @@ export class MessagePipeline {
         envelope: { seq: meta.seq, sentAt: meta.sentAt, index: r.index },
       });
     }
+  }
+
+  private refuseReading(
+    msg: InboundMessage,
+    meta: { torg: string; gateway: string; seq: number; sentAt: string },
+    owner: Completion,
+    reading: Reading,
+    index: number,
+    reason: DeadLetterReason,
+    detail: string,
+  ): void {
+    this.deadLetter(owner, {
+      topic: msg.topic,
+      torg: meta.torg,
+      gateway: meta.gateway,
+      reason,
+      detail,
+      payload: readingPayload(reading, msg.payload),
+      envelope: { seq: meta.seq, sentAt: meta.sentAt, index },
+    });
   }
 
   private refuse(

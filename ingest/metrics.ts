@@ -16,8 +16,8 @@ export interface IngestMetrics {
   influxErrors: Counter<'kind'>;
 }
 
-export function createIngestMetrics(opts: { defaultMetrics: boolean; inflight: () => { messages: number; bytes: number } }): IngestMetrics {
-  const registry = new Registry();
+export function createIngestMetrics(opts: { defaultMetrics: boolean; inflight: () => { messages: number; bytes: number }; registry?: Registry }): IngestMetrics {
+  const registry = opts.registry ?? new Registry();
   if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
   const registers = [registry];
   return {

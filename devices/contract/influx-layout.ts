@@ -68,6 +68,14 @@ export const QUALITY_FIELDS = {
   /** ms between observation and gateway receipt, when the gateway stamped it. */
   rxLagMs: 'integer',
   clockSuspect: 'boolean',
+  /**
+   * True on readings of a device that was pending in the registry when they arrived (issue 4): stored,
+   * but left out of indicators until the device is assigned; absent otherwise. A field, not a tag:
+   * tags are the point's identity, so a redelivery after assignment lands on the same point instead
+   * of a second series (InfluxDB 1.x merges the field sets of a point written twice, so its `pending`
+   * stays true).
+   */
+  pending: 'boolean',
 } as const satisfies Record<string, FieldType>;
 
 /**
@@ -80,4 +88,70 @@ export const DEADLETTER_MEASUREMENT = {
   measurement: 'deadletter',
   tags: ['reason', 'torg', 'gateway', 'instance'],
   fields: { detail: 'string', payload: 'string', encoding: 'string', topic: 'string', seq: 'integer', index: 'integer' },
+} as const;
+
+/**
+ * Alert lifecycle history (issue 5, dashboards/alerts): one point per firing or resolved event, at the
+ * event's instant. The subject (zone or device id) is a tag because two alerts of one rule in one torg
+ * can change state in the same evaluation, and without it their points would share measurement + tags
+ * + timestamp and overwrite each other. Every tag value is a slug, a device id or a fixed enum, so the
+ * series count stays bounded by rules × subjects × 2. Written to RP_AGGREGATES: the history is small
+ * and years of it are wanted for reports.
+ */
+export const ALERT_MEASUREMENT = {
+  measurement: 'alert',
+  tags: ['torg', 'rule', 'subject', 'state'],
+  fields: {
+    id: 'string',
+    severity: 'string',
+    /** When the condition began, ms since epoch. */
+    sinceMs: 'integer',
+    value: 'float',
+    threshold: 'float',
+    messageNb: 'string',
+    messageEn: 'string',
+  },
+} as const;
+
+/**
+ * Hourly usage metrics (issue 6, dashboards/metrics), computed by the platform from raw readings and
+ * written to RP_AGGREGATES (kept indefinitely, while raw readings expire with RP_RAW). One point per
+ * scope × hour × split at the hour's start. The fields are the mergeable sums days, weeks and months
+ * are rolled up from (dashboards/metrics/accumulator.ts), plus the hour's own derived values for
+ * Grafana. A field is absent where the value is undefined (InfluxDB has no null). The municipality
+ * row has no `torg` tag (InfluxDB 1.x drops empty tag values). Recomputing rewrites the same points
+ * (same tags and time), so it is idempotent; because InfluxDB merges the field sets of a rewritten
+ * point, a field that became undefined would linger, so the recompute deletes the day's points of this
+ * measurement before writing them again (InfluxQL DELETE takes a time range, not an RP).
+ */
+export const AGG_HOURLY_MEASUREMENT = {
+  measurement: 'agg_hourly',
+  tags: ['scope', 'scopeId', 'torg', 'split'],
+  fields: {
+    spanMs: 'float',
+    reportedMs: 'float',
+    occMs: 'float',
+    peak: 'float',
+    usedMs: 'float',
+    utilNum: 'float',
+    utilDen: 'float',
+    targetKnownMs: 'float',
+    under60Ms: 'float',
+    from60to100Ms: 'float',
+    over100Ms: 'float',
+    co2OkMs: 'float',
+    co2KnownMs: 'float',
+    tempOkMs: 'float',
+    tempKnownMs: 'float',
+    humOkMs: 'float',
+    humKnownMs: 'float',
+    visits: 'integer',
+    driftBelowZero: 'integer',
+    driftClosingReset: 'integer',
+    /** Dwell runs (minutes) that started in the hour, comma-separated, so day/month medians stay exact. */
+    dwellRuns: 'string',
+    avgOccupancy: 'float',
+    utilisation: 'float',
+    completeness: 'float',
+  },
 } as const;

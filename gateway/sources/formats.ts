@@ -14,6 +14,7 @@ import { uplinkHealthReading, type UplinkResult } from '../../devices/sources/lo
 import { decodeJson } from '../../devices/sources/source-json.ts';
 import { parseTtsMqtt } from '../../devices/sources/tts-v3.ts';
 import { Zigbee2mqttSource } from '../../devices/sources/zigbee2mqtt.ts';
+import type { DeviceFacts } from '../devices/device-facts.ts';
 import type { LorawanModelResolver } from './model-resolver.ts';
 import type { MqttParseFn, ParseOutcome } from './source.ts';
 
@@ -42,7 +43,18 @@ function decodeUplink(result: UplinkResult, receivedAtMs: number, ctx: FormatCon
   const readings: unknown[] = decoded.map((r) => (r.timeSource === undefined ? { ...r, timeSource: up.timeSource } : r));
   const health = uplinkHealthReading(up, new Date(receivedAtMs).toISOString());
   if (health !== null) readings.push(health);
-  return { ok: true, readings };
+  // What the birth says about the device: the model's declaration and the LNS's tags and name.
+  const interval = ctx.models.intervalOf(up.devEui, up.tags);
+  const facts: DeviceFacts = {
+    device: up.devEui,
+    model: model.id,
+    kinds: model.kinds,
+    deviceClass: model.power,
+    labels: up.tags ?? {},
+    ...(up.deviceName !== undefined ? { name: up.deviceName } : {}),
+    ...(interval !== undefined ? { expectedIntervalS: interval } : {}),
+  };
+  return { ok: true, readings, devices: [facts] };
 }
 
 export function createMqttParser(format: MqttFormat, ctx: FormatContext): MqttParseFn {
@@ -56,7 +68,9 @@ export function createMqttParser(format: MqttFormat, ctx: FormatContext): MqttPa
       return (topic, payload, receivedAtMs) => {
         const r = z2m.handleMessage(topic, payload, receivedAtMs);
         if (!r.ok) return { ok: false, code: r.code, detail: r.detail };
-        return { ok: true, readings: r.kind === 'readings' ? r.readings : [] };
+        if (r.kind !== 'readings') return { ok: true, readings: [] };
+        // The friendly name is what installers name after the room; the rules engine matches on it.
+        return { ok: true, readings: r.readings, devices: [{ device: r.device, name: r.friendlyName }] };
       };
     }
     case 'readings-json':

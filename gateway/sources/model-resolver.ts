@@ -58,6 +58,16 @@ export class LorawanModelResolver {
     this.devices = new Map(Object.entries(devices).map(([eui, s]) => [eui.toLowerCase(), s]));
   }
 
+  /** The device's configured reporting interval (config, else LNS tag), for its birth; undefined when neither says. */
+  intervalOf(devEui: string, tags: Readonly<Record<string, string>> | undefined): number | undefined {
+    const configured = this.devices.get(devEui.toLowerCase())?.reportIntervalSeconds;
+    if (configured !== undefined) return configured;
+    const tag = tags?.[REPORT_INTERVAL_TAG];
+    if (tag === undefined) return undefined;
+    const parsed = reportIntervalTagSchema.safeParse(tag);
+    return parsed.success ? parsed.data : undefined;
+  }
+
   resolve(devEui: string, tags: Readonly<Record<string, string>> | undefined): ModelResolution {
     const settings = this.devices.get(devEui.toLowerCase());
     const modelId = settings?.model ?? tags?.[MODEL_TAG];

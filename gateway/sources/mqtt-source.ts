@@ -99,7 +99,7 @@ export class MqttSource implements Source {
     const retry = this.o.retry ?? { initialMs: 200, maxMs: 10_000 };
     for (let attempt = 0; ; attempt++) {
       try {
-        await sink.accept(this.name, parsed.readings, receivedAtMs);
+        await sink.accept(this.name, parsed.readings, receivedAtMs, parsed.devices);
         return;
       } catch (err) {
         if (!isRetriable(err) || this.stopping) {

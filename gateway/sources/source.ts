@@ -5,6 +5,8 @@
  * durable in the outbox. If accept() rejects with a retriable error (outbox full), the source keeps
  * the input un-acknowledged (MQTT) or answers 503 (webhook) so the sender keeps it.
  */
+import type { DeviceFacts } from '../devices/device-facts.ts';
+
 export interface AcceptOutcome {
   /** Readings now durable in the outbox. */
   accepted: number;
@@ -14,13 +16,13 @@ export interface AcceptOutcome {
 
 export interface ReadingSink {
   /** Normalises and validates `raws`, appends the valid ones; resolves once they are durable. */
-  accept(source: string, raws: readonly unknown[], receivedAtMs: number): Promise<AcceptOutcome>;
+  accept(source: string, raws: readonly unknown[], receivedAtMs: number, devices?: readonly DeviceFacts[]): Promise<AcceptOutcome>;
   /** A source message that yielded no readings at all (bad envelope, unknown device, decode error). */
   messageFailed(source: string, code: string, detail: string, input: unknown): void;
 }
 
 /** A parsed source message: readings to accept, or the reason there are none. */
-export type ParseOutcome = { ok: true; readings: unknown[] } | { ok: false; code: string; detail: string };
+export type ParseOutcome = { ok: true; readings: unknown[]; devices?: DeviceFacts[] } | { ok: false; code: string; detail: string };
 
 /** Turns one MQTT message of a local broker into readings (per format; see gateway/sources/formats.ts). */
 export type MqttParseFn = (topic: string, payload: Buffer, receivedAtMs: number) => ParseOutcome;

@@ -13,6 +13,11 @@
  *   will ({online:false, bdSeq}) and the birth that follows it ({online:true, bdSeq, startedAt})
  *   carry the same number, persisted and incremented per connect, so the platform can tell a death
  *   followed by a restart from a stale will. Both are retained [MQTT-3.3.1-5].
+ * - Announcements (device births) go out on the same connection and are PUBACKed before the next
+ *   envelope is published, both before and after each claim: a reading appended after its device's
+ *   birth was marked due cannot be in an envelope that leaves before that birth was acknowledged.
+ *   Only a PUBACK proves the broker received the birth before the envelope; MQTT orders messages per
+ *   topic only [MQTT-4.6.0-5], and births and readings are on different topics.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
@@ -50,6 +55,30 @@ export interface MqttUplinkOptions {
   connectTimeoutMs?: number;
   /** Random in [0,1) for backoff jitter; injected for tests. */
   random?: () => number;
+  /** Messages that must reach the broker before the next envelope (device births). */
+  announcements?: AnnouncementQueue;
+  /** Announcements in the air at once. */
+  announcementWindow?: number;
+  /** Most announcements per second, so a re-birth of hundreds of devices does not flood the broker. */
+  announcementsPerSecond?: number;
+  /** Subscriptions on the central broker, renewed on every connect (the session is clean). */
+  inbound?: { filters: readonly string[]; onMessage(topic: string, payload: Buffer, retained: boolean): void };
+  /** Called after every successful connect (e.g. to republish retained state). */
+  onOnline?: () => void;
+}
+
+export interface Announcement {
+  topic: string;
+  payload: string;
+}
+
+export interface AnnouncementQueue<T extends Announcement = Announcement> {
+  /** Up to `max` messages due now; each is handed out once until sent() or failed(). */
+  take(max: number): T[];
+  /** The broker acknowledged them. */
+  sent(items: readonly T[]): void;
+  /** Not acknowledged (connection lost): they stay due. */
+  failed(items: readonly T[]): void;
 }
 
 interface Session {
@@ -122,6 +151,14 @@ export class MqttUplink {
       this.currentState = 'online';
       this.o.metrics.uplinkConnects.inc();
       this.o.logger.info({ url: this.o.url, bdSeq, depth: this.o.outbox.depth() }, 'uplink connected');
+      const inbound = this.o.inbound;
+      if (inbound !== undefined && inbound.filters.length > 0) {
+        client.subscribe([...inbound.filters], { qos: 1 }, (err, granted) => {
+          // A broker refusing a filter answers 0x80 in the SUBACK [MQTT-3.9.3]; MQTT.js reports it in `granted`.
+          const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
+          if (err || refused.length > 0) this.o.logger.error({ err: err?.message, refused }, 'uplink: subscription refused');
+        });
+      }
       const birth = JSON.stringify({ online: true, bdSeq, startedAt: this.startedAt });
       client.publish(stateTopic, birth, { qos: 1, retain: true }, (err) => {
         if (err) this.o.logger.warn({ err: err.message }, 'uplink: birth message not acknowledged');
@@ -129,7 +166,19 @@ export class MqttUplink {
       // Start from the oldest un-acked entry: anything claimed by an earlier session is re-sent first.
       this.o.outbox.release();
       this.pump();
+      this.o.onOnline?.();
     });
+    if (this.o.inbound !== undefined) {
+      const onMessage = this.o.inbound.onMessage;
+      client.on('message', (topic, payload, packet) => {
+        if (this.session !== session) return;
+        try {
+          onMessage(topic, payload, packet.retain);
+        } catch (err) {
+          this.o.logger.error({ err, topic }, 'uplink: inbound message handler failed');
+        }
+      });
+    }
     client.on('error', (err) => {
       if (this.session === session) this.o.logger.warn({ err: err.message, url: this.o.url }, 'uplink connection error');
     });
@@ -175,12 +224,15 @@ export class MqttUplink {
     for (;;) {
       const session = this.session;
       if (!session?.online || this.stopped || session.inFlight >= this.maxInFlight) return;
+      if (!(await this.flushAnnouncements(session))) return;
       const entries = await this.o.outbox.claim(this.perEnvelope);
       if (entries.length === 0) return;
       if (this.session !== session || !session.online) {
         // Lost the connection while claiming: the claims were released with it; nothing to undo.
         return;
       }
+      // Births of devices first seen while we were claiming (see the header).
+      if (!(await this.flushAnnouncements(session))) return;
       // The envelope of the contract (devices/contract/reading.schema.ts), with the stored readings
       // spliced in as the JSON they were appended as (validated then) instead of parsed and
       // re-serialised: the header is serialised on its own and the readings array added to it.
@@ -210,6 +262,61 @@ export class MqttUplink {
         );
       });
     }
+  }
+
+  /**
+   * Sends every due announcement, `announcementWindow` at a time, each batch PUBACKed before the
+   * next. False when the session was lost (or a publish failed, which ends the session so that its
+   * claims are released and re-sent in order by the next one).
+   */
+  private async flushAnnouncements(session: Session): Promise<boolean> {
+    const queue = this.o.announcements;
+    if (queue === undefined) return true;
+    const window = this.o.announcementWindow ?? 20;
+    const perSecond = this.o.announcementsPerSecond ?? 100;
+    for (;;) {
+      if (this.session !== session || !session.online || this.stopped) return false;
+      const batch = queue.take(window);
+      if (batch.length === 0) return true;
+      const started = Date.now();
+      const acked = await Promise.all(
+        batch.map(
+          (m) =>
+            new Promise<boolean>((resolve) => {
+              session.client.publish(m.topic, m.payload, { qos: 1 }, (err) => resolve(!err));
+            }),
+        ),
+      );
+      const ok = batch.filter((_, i) => acked[i] === true);
+      const failed = batch.filter((_, i) => acked[i] !== true);
+      if (ok.length > 0) queue.sent(ok);
+      if (failed.length > 0) {
+        queue.failed(failed);
+        if (this.session === session && session.online) {
+          this.o.logger.warn({ failed: failed.length }, 'uplink: announcements not acknowledged; reconnecting');
+          session.client.end(true);
+        }
+        return false;
+      }
+      // Pacing uses wall time on purpose: it spaces network traffic, it is not logic under test.
+      const minMs = (batch.length * 1000) / perSecond;
+      const waitMs = minMs - (Date.now() - started);
+      if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
+    }
+  }
+
+  /** Runs the pump now (new announcements with nothing appended to the outbox). */
+  kick(): void {
+    this.pump();
+  }
+
+  /** Publishes one message on the current connection, QoS 1; false when offline or not acknowledged. */
+  publish(topic: string, payload: string, opts: { retain: boolean }): Promise<boolean> {
+    const session = this.session;
+    if (!session?.online) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      session.client.publish(topic, payload, { qos: 1, retain: opts.retain }, (err) => resolve(!err));
+    });
   }
 
   /** Publishes a retained death message (a clean disconnect suppresses the will [MQTT-3.14.4-3]) and closes. */

@@ -15,6 +15,7 @@ export function coreRoutes(deps: { tokens: TokenStore; secureCookies: boolean; s
       method: 'post',
       path: '/api/v1/session',
       access: 'public',
+      authenticates: true,
       tag: 'auth',
       summary: 'Sign in to the live page: exchanges an API token for an HttpOnly cookie (GET requests only)',
       body: z.object({ token: z.string().min(1).max(200) }).strict(),

@@ -62,6 +62,11 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
   /** OpenAPI style: `/api/v1/devices/{id}`. */
   path: string;
   access: Access;
+  /**
+   * A public route that checks a credential itself (POST /api/v1/session): refused with 429 while
+   * the client address is over its limit of failed authentications, like every non-public route.
+   */
+  authenticates?: boolean;
   summary: string;
   /** OpenAPI tag (groups routes in the document). */
   tag: string;
@@ -82,6 +87,7 @@ export interface AnyRoute {
   method: Method;
   path: string;
   access: Access;
+  authenticates?: boolean;
   summary: string;
   tag: string;
   params?: z.ZodType;

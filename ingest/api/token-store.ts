@@ -10,7 +10,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
-import { ROLES, type Principal, type Role } from './route.ts';
+import { ApiError, ROLES, type Principal, type Role } from './route.ts';
 
 export const tokenRecordSchema = z
   .object({
@@ -110,9 +110,12 @@ export class SqliteTokenStore implements TokenStore {
 
   async create(input: TokenCreate): Promise<{ token: string; record: TokenRecord }> {
     const { name, role, expiresAt } = tokenCreateSchema.parse(input);
+    const now = this.opts.now();
+    // An expiry in the past is a mistake, most often epoch seconds where milliseconds are meant.
+    if (expiresAt !== undefined && expiresAt <= now)
+      throw ApiError.of('E_API_INVALID_REQUEST', { in: 'body', issues: [{ path: 'expiresAt', message: 'must be in the future (epoch milliseconds)' }] });
     const id = newId();
     const secret = randomBytes(32).toString('base64url');
-    const now = this.opts.now();
     this.db
       .prepare('INSERT INTO api_token (id, name, role, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(id, name, role, hashSecret(secret), now, expiresAt ?? null);
@@ -129,8 +132,8 @@ export class SqliteTokenStore implements TokenStore {
     const now = this.opts.now();
     if (row.revoked_at !== null) return null;
     if (row.expires_at !== null && now >= row.expires_at) return null;
-    const last = this.lastTouched.get(row.id) ?? 0;
-    if (now - last >= 60_000) {
+    const last = this.lastTouched.get(row.id);
+    if (last === undefined || now - last >= 60_000) {
       this.lastTouched.set(row.id, now);
       this.db.prepare('UPDATE api_token SET last_used_at = ? WHERE id = ?').run(now, row.id);
     }

@@ -9,13 +9,20 @@
  *   ingest   reads what gateways produce (readings, state, inventory, device births) under every torg
  *            and writes dead letters and its own online state.
  *   admin    reads and writes everything, $SYS included.
+ *   bootstrap the user shared by gateways that are not yet provisioned: it may write only its own
+ *            provisioning request topic and read only its own response topic, both keyed by the
+ *            MQTT client id (`%c` in a `pattern` line, mosquitto.conf(5) "acl_file"), so one
+ *            unprovisioned gateway cannot read the credentials issued to another (see bootstrapRules).
  *   anonymous nothing: `allow_anonymous false`, and no ACL line before the first `user` line (such
  *            lines would apply to anonymous clients, mosquitto.conf(5), "acl_file").
  *
- * The registry is the source of principals; this module only renders them.
+ * The registry is the source of principals; this module only renders them. Principals come either
+ * with a plaintext password (hashed here by `mosquitto_passwd`) or with a stored hash
+ * (ingest/provisioning/broker-credentials.ts keeps only hashes at rest).
  */
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -43,17 +50,35 @@ const passwordSchema = z
   // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused here
   .refine((p) => !/[\u0000-\u001f\u007f:]/.test(p), 'must not contain ":", control characters or line breaks');
 
+/**
+ * One `password_file` line as `mosquitto_passwd` writes it for Mosquitto 2.0: `$7$` (PBKDF2-SHA512)
+ * or `$6$` (salted SHA-512, the 1.x format 2.0 still reads), base64 fields only, so a stored hash
+ * cannot smuggle a ':' or a line break into the file.
+ */
+export const passwordHashSchema = z.string().regex(/^\$(?:7\$\d{1,7}\$|6\$)[A-Za-z0-9+/=]{1,200}\$[A-Za-z0-9+/=]{1,200}$/, 'must be a mosquitto_passwd hash ($7$… or $6$…)');
+
 const gatewayPrincipalSchema = z
   .object({ role: z.literal('gateway'), username: usernameSchema, password: passwordSchema, torg: slugSchema, gateway: slugSchema })
   .strict();
 const servicePrincipalSchema = z
-  .object({ role: z.enum(['ingest', 'admin']), username: usernameSchema, password: passwordSchema })
+  .object({ role: z.enum(['ingest', 'admin', 'bootstrap']), username: usernameSchema, password: passwordSchema })
   .strict();
 
 export const principalSchema = z.discriminatedUnion('role', [gatewayPrincipalSchema, servicePrincipalSchema]);
 export type Principal = z.infer<typeof principalSchema>;
 
-export const principalsSchema = z.array(principalSchema).superRefine((list, ctx) => {
+/** A principal whose password is already hashed (what broker-credentials.ts stores). */
+export const hashedPrincipalSchema = z.discriminatedUnion('role', [
+  gatewayPrincipalSchema.omit({ password: true }).extend({ hash: passwordHashSchema }).strict(),
+  servicePrincipalSchema.omit({ password: true }).extend({ hash: passwordHashSchema }).strict(),
+]);
+export type HashedPrincipal = z.infer<typeof hashedPrincipalSchema>;
+
+type AnyPrincipal = Principal | HashedPrincipal;
+
+const anyPrincipalSchema = z.union([principalSchema, hashedPrincipalSchema]);
+
+export const principalsSchema = z.array(anyPrincipalSchema).superRefine((list, ctx) => {
   const users = new Set<string>();
   const gateways = new Set<string>();
   list.forEach((p, i) => {
@@ -68,7 +93,7 @@ export const principalsSchema = z.array(principalSchema).superRefine((list, ctx)
   });
 });
 
-function parsePrincipals(input: readonly Principal[]): Principal[] {
+function parsePrincipals(input: readonly AnyPrincipal[]): AnyPrincipal[] {
   const r = principalsSchema.safeParse(input);
   if (r.success) return r.data;
   // Never echo the input: it holds passwords.
@@ -113,6 +138,8 @@ export function ingestRules(): Rule[] {
     { access: 'read', topic: topics.inventory('+', '+') },
     { access: 'read', topic: topics.deviceBirth('+', '+', '+') },
     { access: 'write', topic: topics.deadLetter('+') },
+    // Writer-only instances check readings against the control plane's retained directory (issue 4).
+    { access: 'read', topic: topics.registryDirectory() },
     // Read as well: an ingest instance sees the others' online state.
     { access: 'readwrite', topic: topics.ingestState('+') },
   ];
@@ -126,13 +153,35 @@ export function adminRules(): Rule[] {
   ];
 }
 
-function rulesOf(p: Principal): Rule[] {
+/**
+ * The provisioning RPC's topics, keyed by the client id: `%c` in a `pattern` line is replaced by the
+ * connecting client's id (mosquitto.conf(5), "acl_file"). Pattern lines apply to every user, whatever
+ * `user` line precedes them (same page; measured on 2.0.11 in test/ingest/provisioning): so any
+ * authenticated user may use the RPC under its own client id. That grants nothing the shared
+ * bootstrap password does not already grant, and the RPC itself demands a provisioning key.
+ * Mosquitto denies pattern access to a client id containing '+' or '#' (src/security_default.c;
+ * test/ingest/provisioning: client id '#' receives nothing), so an id cannot widen a pattern; an id with '/' only yields deeper topics, which the provisioning
+ * service (subscribed to `request/+`) never reads.
+ */
+export function bootstrapRules(): Rule[] {
+  return [
+    { access: 'write', topic: topics.provisionRequest('%c') },
+    { access: 'read', topic: topics.provisionResponse('%c') },
+  ];
+}
+
+function rulesOf(p: AnyPrincipal): Rule[] {
   if (p.role === 'gateway') return gatewayRules(p.torg, p.gateway);
+  if (p.role === 'bootstrap') return [];
   return p.role === 'ingest' ? ingestRules() : adminRules();
 }
 
-/** The `acl_file` content, one `user` block per principal, in input order. */
-export function renderAclFile(input: readonly Principal[]): string {
+/**
+ * The `acl_file` content, one `user` block per principal, in input order. The bootstrap user's
+ * block is empty and the provisioning patterns come last, once, because they are global (see
+ * bootstrapRules); they are rendered only when a bootstrap user exists.
+ */
+export function renderAclFile(input: readonly AnyPrincipal[]): string {
   const principals = parsePrincipals(input);
   const out = [
     '# Generated by ingest/broker-acl/mosquitto-acl.ts from the registry. Do not edit by hand.',
@@ -141,6 +190,9 @@ export function renderAclFile(input: readonly Principal[]): string {
   for (const p of principals) {
     const who = p.role === 'gateway' ? `gateway ${p.torg}/${p.gateway}` : p.role;
     out.push('', `# ${who}`, `user ${p.username}`, ...rulesOf(p).map((r) => `topic ${r.access} ${r.topic}`));
+  }
+  if (principals.some((p) => p.role === 'bootstrap')) {
+    out.push('', '# provisioning RPC, every user under its own client id (pattern lines are global)', ...bootstrapRules().map((r) => `pattern ${r.access} ${r.topic}`));
   }
   return `${out.join('\n')}\n`;
 }
@@ -162,44 +214,93 @@ function run(bin: string, args: readonly string[]): Promise<void> {
 }
 
 /**
- * The `password_file` content, hashed by Debian's `mosquitto_passwd` itself so the format is exactly
- * the broker's (Mosquitto 2.0: `$7$` = PBKDF2-SHA512 with 101 iterations and a random salt,
- * mosquitto_passwd(1)). The plaintext goes through a 0600 file in a private temp dir and `-U`
- * (hash every entry in place) rather than `-b user password`, which would put every password on a
- * command line visible in `ps`. The temp dir is removed whatever happens.
+ * Hashes passwords with Debian's `mosquitto_passwd` itself so the format is exactly the broker's
+ * (Mosquitto 2.0: `$7$` = PBKDF2-SHA512 with 101 iterations and a random salt, mosquitto_passwd(1)).
+ * The plaintext goes through a 0600 file in a private temp dir and `-U` (hash every entry in place)
+ * rather than `-b user password`, which would put every password on a command line visible in `ps`.
+ * The temp dir is removed whatever happens. Returns username → hash, in input order.
  */
-export async function renderPasswordFile(input: readonly Principal[], opts: { mosquittoPasswd?: string } = {}): Promise<string> {
-  const principals = parsePrincipals(input);
+export async function hashPasswords(
+  entries: readonly { username: string; password: string }[],
+  opts: { mosquittoPasswd?: string } = {},
+): Promise<Map<string, string>> {
+  const parsed = z.array(z.object({ username: usernameSchema, password: passwordSchema })).safeParse(entries);
+  if (!parsed.success) {
+    const detail = parsed.error.issues.slice(0, 10).map((i) => `entries[${i.path.join('].')}: ${i.message}`).join('; ');
+    throw new PlatformError('E_CONFIG_INVALID', `broker passwords: ${detail}`);
+  }
+  if (parsed.data.length === 0) return new Map();
   const dir = await mkdtemp(join(tmpdir(), 'itorg-passwd-'));
   try {
     const file = join(dir, 'passwd');
-    await writeFile(file, principals.map((p) => `${p.username}:${p.password}\n`).join(''), { mode: 0o600 });
+    await writeFile(file, parsed.data.map((p) => `${p.username}:${p.password}\n`).join(''), { mode: 0o600 });
     await run(opts.mosquittoPasswd ?? MOSQUITTO_PASSWD_DEFAULT, ['-U', file]);
-    const hashed = await readFile(file, 'utf8');
-    const lines = hashed.split('\n').filter((l) => l.length > 0);
-    // A plaintext line left behind would be a clear-text password in the broker's file.
-    if (lines.length !== principals.length || !lines.every((l) => /^[^:]+:\$[67]\$/.test(l))) {
-      throw new PlatformError('E_CONFIG_INVALID', 'mosquitto_passwd -U did not hash every entry');
+    const lines = (await readFile(file, 'utf8')).split('\n').filter((l) => l.length > 0);
+    const out = new Map<string, string>();
+    for (const line of lines) {
+      const sep = line.indexOf(':');
+      const hash = line.slice(sep + 1);
+      // A plaintext line left behind would be a clear-text password in the broker's file.
+      if (sep <= 0 || !passwordHashSchema.safeParse(hash).success) throw new PlatformError('E_CONFIG_INVALID', 'mosquitto_passwd -U did not hash every entry');
+      out.set(line.slice(0, sep), hash);
     }
-    return `${lines.join('\n')}\n`;
+    if (out.size !== parsed.data.length) throw new PlatformError('E_CONFIG_INVALID', 'mosquitto_passwd -U did not hash every entry');
+    return out;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-/** Writes `passwd` (0600) and `acl` into `dir`; returns their paths and the config lines to append. */
-export async function writeBrokerAuthFiles(
-  dir: string,
-  principals: readonly Principal[],
-  opts: { mosquittoPasswd?: string } = {},
-): Promise<{ passwordFile: string; aclFile: string; config: string }> {
+/** The `password_file` content for principals with plaintext passwords (hashed by hashPasswords). */
+export async function renderPasswordFile(input: readonly Principal[], opts: { mosquittoPasswd?: string } = {}): Promise<string> {
+  const principals = parsePrincipals(input) as Principal[];
+  const hashes = await hashPasswords(principals, opts);
+  return renderHashedPasswordFile(principals.map((p) => ({ username: p.username, hash: hashes.get(p.username)! })));
+}
+
+/** The `password_file` content from stored hashes; no plaintext involved. */
+export function renderHashedPasswordFile(entries: readonly { username: string; hash: string }[]): string {
+  const parsed = z.array(z.object({ username: usernameSchema, hash: passwordHashSchema })).safeParse(entries);
+  if (!parsed.success) throw new PlatformError('E_CONFIG_INVALID', `broker password hashes: ${parsed.error.issues.slice(0, 5).map((i) => i.path.join('.')).join(', ')} invalid`);
+  return parsed.data.map((e) => `${e.username}:${e.hash}\n`).join('');
+}
+
+/**
+ * Replaces `file` atomically: a temp file in the same directory, then rename(2), so the broker
+ * reading on SIGHUP sees either the old or the new file, never a half-written one (POSIX rename).
+ */
+async function replaceFile(file: string, content: string, mode: number): Promise<void> {
+  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await writeFile(tmp, content, { mode });
+    // writeFile's mode is filtered by the umask; chmod sets it exactly.
+    await chmod(tmp, mode);
+    await rename(tmp, file);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
+}
+
+export interface BrokerAuthFiles {
+  passwordFile: string;
+  aclFile: string;
+  /** The config lines to append to the base config. */
+  config: string;
+}
+
+/** Writes `passwd` (0600) and `acl` into `dir`, each replaced atomically. */
+export async function writeBrokerAuthFiles(dir: string, principals: readonly AnyPrincipal[], opts: { mosquittoPasswd?: string } = {}): Promise<BrokerAuthFiles> {
+  const parsed = parsePrincipals(principals);
+  const plain = parsed.filter((p): p is Principal => 'password' in p);
+  const hashes = await hashPasswords(plain, opts);
+  const passwd = renderHashedPasswordFile(parsed.map((p) => ({ username: p.username, hash: 'hash' in p ? p.hash : hashes.get(p.username)! })));
+  const acl = renderAclFile(parsed);
   const passwordFile = join(dir, 'passwd');
   const aclFile = join(dir, 'acl');
-  const acl = renderAclFile(principals);
-  const passwd = await renderPasswordFile(principals, opts);
-  await writeFile(passwordFile, passwd, { mode: 0o600 });
-  // writeFile's mode applies only when it creates the file; an existing file keeps its old mode.
-  await chmod(passwordFile, 0o600);
-  await writeFile(aclFile, acl, { mode: 0o644 });
+  // Password file first: a SIGHUP from elsewhere (logrotate) between the renames then sees a new user
+  // without rules, which has no access.
+  await replaceFile(passwordFile, passwd, 0o600);
+  await replaceFile(aclFile, acl, 0o644);
   return { passwordFile, aclFile, config: securityConfigLines({ passwordFile, aclFile }) };
 }

@@ -178,6 +178,19 @@ export class LivenessTracker {
     return true;
   }
 
+  /** Observation time of the device's newest reading, undefined when never seen or not tracked. */
+  deviceLastSeen(device: string): number | undefined {
+    return this.devices.get(device)?.lastSeenMs;
+  }
+
+  /** Newest of the gateway's current birth and its last reading; undefined when nothing arrived. */
+  gatewayLastSeen(torg: string, gateway: string): number | undefined {
+    const entry = this.gateways.get(gatewayKey(torg, gateway));
+    if (!entry) return undefined;
+    const last = Math.max(entry.birth?.atMs ?? -Infinity, entry.lastReadingMs ?? -Infinity);
+    return last === -Infinity ? undefined : last;
+  }
+
   deviceState(device: string, nowMs: number): LivenessState | undefined {
     const entry = this.devices.get(device);
     if (!entry) return undefined;

@@ -103,6 +103,11 @@ export const deviceRecordSchema = z
     deviceClass: z.enum(DEVICE_CLASSES),
     expectedIntervalS: z.number().int().positive().nullable(),
     status: z.enum(DEVICE_STATUSES),
+    /**
+     * Set by an admin (PATCH /api/v1/devices/{id}/config); false makes the gateway drop the device's
+     * readings at the source (devices/contract/device-messages.schema.ts `enabled`). A new device is enabled.
+     */
+    enabled: z.boolean(),
     firstSeenAt: instantSchema,
     lastSeenAt: instantSchema,
   })
@@ -168,6 +173,18 @@ export const deviceFilterSchema = z
   .strict();
 export type DeviceFilter = z.infer<typeof deviceFilterSchema>;
 
+/**
+ * An admin's per-device settings. `expectedIntervalS: null` clears an override so the interval the
+ * device reports in its next birth (or the class default) applies again; absent keys are left as they are.
+ */
+export const deviceConfigInputSchema = z
+  .object({
+    enabled: z.boolean().optional(),
+    expectedIntervalS: z.number().int().positive().max(7 * 86_400).nullable().optional(),
+  })
+  .strict();
+export type DeviceConfigInput = z.infer<typeof deviceConfigInputSchema>;
+
 export interface AnnounceResult {
   device: DeviceRecord;
   /** True when this announce created the record (a new pending device). */
@@ -208,6 +225,12 @@ export interface Registry {
   assignmentHistory(device: string): Promise<AssignmentRecord[]>;
   /** Closes the open assignment at `at` (default now) and sets status decommissioned. Idempotent. */
   decommission(device: string, at?: number): Promise<DeviceRecord>;
+  /**
+   * Sets `enabled` and/or the expected interval of a known device. An interval set here is the admin's
+   * and survives later births (which otherwise replace the reported interval); null hands it back to
+   * the births.
+   */
+  setDeviceConfig(device: string, input: DeviceConfigInput): Promise<DeviceRecord>;
 
   close(): Promise<void>;
 }

@@ -27,6 +27,7 @@ import {
   assignInputSchema,
   assignmentRecordSchema,
   deviceAnnounceSchema,
+  deviceConfigInputSchema,
   deviceFilterSchema,
   deviceRecordSchema,
   gatewayInputSchema,
@@ -39,6 +40,7 @@ import type {
   AssignInput,
   AssignmentRecord,
   DeviceAnnounce,
+  DeviceConfigInput,
   DeviceFilter,
   DeviceRecord,
   GatewayInput,
@@ -118,6 +120,12 @@ export const MIGRATIONS: readonly string[] = [
   -- At most one open assignment per device (https://www.sqlite.org/partialindex.html).
   CREATE UNIQUE INDEX assignment_one_open ON assignment (device) WHERE valid_to IS NULL;
   `,
+  // Per-device config set by an admin (issue 4 "Per-device config"). The override is kept apart from
+  // the interval the device reports, because every birth replaces the reported one.
+  `
+  ALTER TABLE device ADD COLUMN enabled INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1));
+  ALTER TABLE device ADD COLUMN interval_override_s INTEGER CHECK (interval_override_s IS NULL OR interval_override_s > 0);
+  `,
 ];
 
 interface TorgRow {
@@ -145,6 +153,8 @@ interface DeviceRow {
   status: string;
   first_seen_at: number;
   last_seen_at: number;
+  enabled: number;
+  interval_override_s: number | null;
 }
 interface AssignmentRow {
   device: string;
@@ -193,8 +203,9 @@ function toDevice(r: DeviceRow): DeviceRecord {
     kinds: JSON.parse(r.kinds) as unknown,
     units: JSON.parse(r.units) as unknown,
     deviceClass: r.device_class,
-    expectedIntervalS: r.expected_interval_s,
+    expectedIntervalS: r.interval_override_s ?? r.expected_interval_s,
     status: r.status,
+    enabled: r.enabled === 1,
     firstSeenAt: r.first_seen_at,
     lastSeenAt: r.last_seen_at,
   });
@@ -229,6 +240,7 @@ export class SqliteRegistry implements Registry {
     insertDevice: Database.Statement<unknown[]>;
     updateDevice: Database.Statement<unknown[]>;
     deviceStatus: Database.Statement<[string, string]>;
+    deviceConfig: Database.Statement<{ id: string; enabled: number | null; setInterval: number; interval: number | null }>;
     lastAssignment: Database.Statement<[string], AssignmentRow>;
     assignmentAt: Database.Statement<[string, number, number], AssignmentRow>;
     history: Database.Statement<[string], AssignmentRow>;
@@ -281,6 +293,10 @@ export class SqliteRegistry implements Registry {
            last_seen_at = MAX(last_seen_at, ?) WHERE id = ?`,
       ),
       deviceStatus: db.prepare('UPDATE device SET status = ? WHERE id = ?'),
+      deviceConfig: db.prepare(
+        `UPDATE device SET enabled = COALESCE(:enabled, enabled),
+           interval_override_s = CASE WHEN :setInterval = 1 THEN :interval ELSE interval_override_s END WHERE id = :id`,
+      ),
       lastAssignment: db.prepare('SELECT * FROM assignment WHERE device = ? ORDER BY valid_from DESC LIMIT 1'),
       assignmentAt: db.prepare(
         'SELECT * FROM assignment WHERE device = ? AND valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)',
@@ -490,6 +506,21 @@ export class SqliteRegistry implements Registry {
     const id = parseInput(deviceIdSchema, device, 'device');
     const when = parseInput(instantSchema, at ?? this.now(), 'decommission.at');
     return this.op(() => toDevice(this.decommissionTx(id, when)));
+  }
+
+  async setDeviceConfig(device: string, input: DeviceConfigInput): Promise<DeviceRecord> {
+    const id = parseInput(deviceIdSchema, device, 'device');
+    const c = parseInput(deviceConfigInputSchema, input, 'device config');
+    return this.op(() => {
+      const params = {
+        id,
+        enabled: c.enabled === undefined ? null : c.enabled ? 1 : 0,
+        setInterval: c.expectedIntervalS === undefined ? 0 : 1,
+        interval: c.expectedIntervalS ?? null,
+      };
+      if (this.stmt.deviceConfig.run(params).changes === 0) throw new RegistryError('E_REGISTRY_UNKNOWN_DEVICE', id);
+      return toDevice(this.stmt.getDevice.get(id)!);
+    });
   }
 
   async close(): Promise<void> {

@@ -77,3 +77,26 @@ describe('gateway config', () => {
     }
   });
 });
+
+describe('gateway config: security and provisioning (issue 4)', () => {
+  it('is not in development mode unless it says so', () => {
+    expect(parseGatewayConfig(minimal).devMode).toBe(false);
+    expect(parseGatewayConfig({ ...minimal, devMode: true }).devMode).toBe(true);
+  });
+
+  it('takes a provisioning block with defaults for timeout and retries', () => {
+    const c = parseGatewayConfig({ ...minimal, provisioning: { key: 'itpk_asker-sentrum_0123456789', bootstrapUsername: 'bootstrap', bootstrapPassword: 'x' } });
+    expect(c.provisioning).toEqual({
+      key: 'itpk_asker-sentrum_0123456789',
+      bootstrapUsername: 'bootstrap',
+      bootstrapPassword: 'x',
+      timeoutMs: 10_000,
+      retry: { initialMs: 1_000, maxMs: 60_000, maxAttempts: 20 },
+    });
+  });
+
+  it('names a malformed provisioning key and a missing bootstrap user', () => {
+    expect(errorOf(() => parseGatewayConfig({ ...minimal, provisioning: { key: 'itpk key with spaces!!', bootstrapUsername: 'b', bootstrapPassword: 'p' } })).message).toContain('provisioning.key');
+    expect(errorOf(() => parseGatewayConfig({ ...minimal, provisioning: { key: 'itpk_asker-sentrum_0123456789', bootstrapPassword: 'p' } })).message).toContain('provisioning.bootstrapUsername');
+  });
+});

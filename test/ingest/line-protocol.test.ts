@@ -56,6 +56,14 @@ describe('readingToLine', () => {
     expect(readingToLine('t', readingSchema.parse(r), ms)).toBe(readingToLine('t', readingSchema.parse({ ...r }), ms));
   });
 
+  it('marks a pending device with the pending=true field, never a tag, so the point identity is unchanged', () => {
+    const r = readingSchema.parse({ kind: 'door', device: 'd1', time: T, open: true, clockSuspect: true });
+    expect(readingToLine('t', r, ms, true)).toBe(`door,device=d1,torg=t open=true,clockSuspect=true,pending=true ${ms}`);
+    expect(readingToLine('t', r, ms, false)).toBe(`door,device=d1,torg=t open=true,clockSuspect=true ${ms}`);
+    const pending = new Point('door').tag('device', 'd1').tag('torg', 't').booleanField('open', true).booleanField('clockSuspect', true).booleanField('pending', true).timestamp(String(ms));
+    expect(parts(readingToLine('t', r, ms, true))).toEqual(parts(pending.toLineProtocol()!));
+  });
+
   it('does not reuse a cached series prefix when the same device reports another line or torg', () => {
     const c = (line: string) => readingSchema.parse({ kind: 'counter', device: 'vs133', time: T, line, totalIn: 5 });
     expect(readingToLine('heggedal', c('line-1'), ms)).toBe(`counter,device=vs133,line=line-1,torg=heggedal totalIn=5i ${ms}`);

@@ -50,6 +50,7 @@ describe('gateway with the central broker down for 60 s', () => {
       parseGatewayConfig({
         gateway: GW,
         torg: TORG,
+        devMode: true,
         central: { url: stack.mqtt.url, reconnect: { initialMs: 200, maxMs: 2_000 } },
         outbox: { path: join(dir, 'outbox.db') },
         http: { host: '127.0.0.1', port: 0 },

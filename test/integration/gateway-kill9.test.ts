@@ -68,6 +68,7 @@ describe('gateway kill -9 during a 100 000-reading drain', () => {
     const config: GatewayConfigInput = {
       gateway: 'gw-kill9',
       torg: 'asker-sentrum',
+      devMode: true,
       central: { url: stack.mqtt.url },
       outbox: { path: outboxPath },
       http: { host: '127.0.0.1', port: httpPort },

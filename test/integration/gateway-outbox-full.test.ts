@@ -40,6 +40,7 @@ describe('gateway with a full outbox', () => {
       parseGatewayConfig({
         gateway: 'gw-full',
         torg: 'asker-sentrum',
+        devMode: true,
         central: { url: stack.mqtt.url, reconnect: { initialMs: 100, maxMs: 500 } },
         outbox: { path: join(dir, 'outbox.db'), maxReadings: 50 },
         http: { host: '127.0.0.1', port: 0 },

@@ -38,6 +38,7 @@ describe('gateway sources', () => {
       parseGatewayConfig({
         gateway: 'gw-src',
         torg: 'asker-sentrum',
+        devMode: true,
         central: { url: central.url },
         outbox: { path: join(dir, 'outbox.db') },
         http: { host: '127.0.0.1', port: 0 },

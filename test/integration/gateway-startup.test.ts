@@ -49,6 +49,7 @@ describe('gateway start-up with its local broker down', () => {
       parseGatewayConfig({
         gateway: 'gw-boot',
         torg: 'tofte',
+        devMode: true,
         central: { url: central.url },
         outbox: { path: join(dir, 'outbox.db') },
         http: { host: '127.0.0.1', port: 0 },

@@ -7,13 +7,13 @@
  * same client published after the forbidden message, the forbidden one would already have arrived.
  * Likewise, retained messages of an earlier SUBSCRIBE are sent before those of a later one.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { filters, topics } from '../../../devices/contract/mqtt-topics.ts';
-import { renderAclFile, renderPasswordFile, writeBrokerAuthFiles, type Principal } from '../../../ingest/broker-acl/mosquitto-acl.ts';
+import { hashPasswords, renderAclFile, renderHashedPasswordFile, renderPasswordFile, writeBrokerAuthFiles, type Principal } from '../../../ingest/broker-acl/mosquitto-acl.ts';
 import { startMosquitto, type MosquittoHandle } from '../../support/services.ts';
 
 const A = { torg: 'heggedal', gateway: 'gw-heggedal' };
@@ -106,6 +106,37 @@ describe('generated files', () => {
       'topic read itorg/v1/heggedal/gw-heggedal/config/#',
       'topic read itorg/v1/_sys/ingest/+/state',
     ]);
+  });
+
+  it('the provisioning patterns (client-id keyed) come once, after every user, and only with a bootstrap user', () => {
+    const acl = renderAclFile([{ role: 'bootstrap', username: 'bootstrap', password: 'bootstrap-secret-1' }, principals[3]!]);
+    const rules = acl.split('\n').filter((l) => /^(user|topic|pattern) /.test(l));
+    expect(rules).toEqual([
+      'user bootstrap',
+      'user admin',
+      'topic readwrite itorg/#',
+      'topic read $SYS/#',
+      'pattern write itorg/v1/_sys/provision/request/%c',
+      'pattern read itorg/v1/_sys/provision/response/%c',
+    ]);
+    expect(renderAclFile([principals[3]!])).not.toContain('pattern');
+  });
+
+  it('stored hashes go into the password file verbatim; a malformed hash is refused', async () => {
+    const hashed = await hashPasswords([{ username: 'gw-x', password: 'gateway-secret-x' }]);
+    const hash = hashed.get('gw-x')!;
+    expect(hash).toMatch(/^\$7\$101\$/);
+    const dir = mkdtempSync(join(tmpdir(), 'itorg-acl-hashed-'));
+    try {
+      await writeBrokerAuthFiles(dir, [{ role: 'gateway', username: 'gw-x', torg: 'tofte', gateway: 'x', hash }]);
+      expect(readFileSync(join(dir, 'passwd'), 'utf8')).toBe(`gw-x:${hash}\n`);
+      // Written through a temp file and rename: nothing else is left in the directory.
+      expect(readdirSync(dir).sort()).toEqual(['acl', 'passwd']);
+      expect(() => renderHashedPasswordFile([{ username: 'gw-x', hash: 'plaintext-password' }])).toThrow(/E_CONFIG_INVALID/);
+      expect(() => renderHashedPasswordFile([{ username: 'gw-x', hash: `${hash}\nevil:$7$101$a$b` }])).toThrow(/E_CONFIG_INVALID/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses principals that would break the files, without echoing passwords', async () => {

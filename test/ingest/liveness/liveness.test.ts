@@ -192,3 +192,25 @@ describe('offline alerts only in opening hours (Europe/Oslo)', () => {
     expect(shouldAlertOffline('offline', t, Date.UTC(2026, 9, 25, 15, 0))).toBe(false); // 16:00 CET
   });
 });
+
+describe('last seen', () => {
+  it('device: the newest observation, capped at receipt; gateway: the newest of birth and readings', () => {
+    const live = new LivenessTracker();
+    live.upsertDevice({ device: 'm1', torg: 'heggedal', deviceClass: 'mains' });
+    expect(live.deviceLastSeen('m1')).toBeUndefined();
+    live.deviceSeen('m1', T0 + 5 * MIN, T0 + 6 * MIN);
+    live.deviceSeen('m1', T0 + 2 * MIN, T0 + 7 * MIN); // older observation arriving late
+    expect(live.deviceLastSeen('m1')).toBe(T0 + 5 * MIN);
+    live.deviceSeen('m1', T0 + 20 * MIN, T0 + 8 * MIN); // device clock ahead
+    expect(live.deviceLastSeen('m1')).toBe(T0 + 8 * MIN);
+    expect(live.deviceLastSeen('nope')).toBeUndefined();
+
+    expect(live.gatewayLastSeen('heggedal', 'gw-1')).toBeUndefined();
+    live.addGateway('heggedal', 'gw-1');
+    expect(live.gatewayLastSeen('heggedal', 'gw-1')).toBeUndefined();
+    live.gatewayState('heggedal', 'gw-1', { online: true, bdSeq: 3 }, T0 + MIN);
+    expect(live.gatewayLastSeen('heggedal', 'gw-1')).toBe(T0 + MIN);
+    live.gatewaySeen('heggedal', 'gw-1', T0 + 4 * MIN);
+    expect(live.gatewayLastSeen('heggedal', 'gw-1')).toBe(T0 + 4 * MIN);
+  });
+});

@@ -169,6 +169,7 @@ export function registryContract(name: string, factory: RegistryFactory): void {
           deviceClass: 'mains',
           expectedIntervalS: 300,
           status: 'pending',
+          enabled: true,
           firstSeenAt: T0,
           lastSeenAt: T0,
         },
@@ -383,6 +384,37 @@ export function registryContract(name: string, factory: RegistryFactory): void {
         validTo: null,
       });
       expect((await second.getGateway('asker-sentrum', 'gw-asker'))?.createdAt).toBe(T0);
+    });
+
+    it('sets enabled and an interval override that later births do not replace, and null hands the interval back to births', async () => {
+      const r = await withGateways();
+      await r.announceDevice(counterBirth()); // reports 300 s
+      const off = await r.setDeviceConfig(COUNTER, { enabled: false });
+      expect(off).toMatchObject({ enabled: false, expectedIntervalS: 300 });
+      const slow = await r.setDeviceConfig(COUNTER, { expectedIntervalS: 900 });
+      // enabled untouched by a body without it
+      expect(slow).toMatchObject({ enabled: false, expectedIntervalS: 900 });
+      const reborn = await r.announceDevice(counterBirth({ expectedIntervalS: 60 }));
+      expect(reborn.device).toMatchObject({ enabled: false, expectedIntervalS: 900 });
+      const cleared = await r.setDeviceConfig(COUNTER, { expectedIntervalS: null, enabled: true });
+      // The birth's 60 s applies again once the override is gone.
+      expect(cleared).toMatchObject({ enabled: true, expectedIntervalS: 60 });
+      expect(await r.getDevice(COUNTER)).toEqual(cleared);
+      await r.close();
+      const reopened = make();
+      expect((await reopened.getDevice(COUNTER))?.enabled).toBe(true);
+      await reopened.setDeviceConfig(COUNTER, { enabled: false });
+      await reopened.close();
+      expect((await make().getDevice(COUNTER))?.enabled).toBe(false);
+    });
+
+    it('refuses config for an unknown device or an invalid interval', async () => {
+      const r = await withGateways();
+      await expectRegistryError(r.setDeviceConfig(COUNTER, { enabled: false }), 'E_REGISTRY_UNKNOWN_DEVICE');
+      await r.announceDevice(counterBirth());
+      await expectRegistryError(r.setDeviceConfig(COUNTER, { expectedIntervalS: 0 }), 'E_REGISTRY_INVALID_INPUT');
+      await expectRegistryError(r.setDeviceConfig(COUNTER, { expectedIntervalS: 1.5 }), 'E_REGISTRY_INVALID_INPUT');
+      expect((await r.getDevice(COUNTER))?.expectedIntervalS).toBe(300);
     });
 
     it('rejects use after close with non-retriable E_REGISTRY_CLOSED', async () => {

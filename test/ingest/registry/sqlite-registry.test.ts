@@ -33,15 +33,31 @@ describe('SqliteRegistry storage', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('creates the schema at user_version 1 in WAL mode, and reopening does not migrate again', async () => {
+  it('creates the schema at user_version 2 in WAL mode, and reopening does not migrate again', async () => {
     await registry().close();
     const db = raw();
-    expect(MIGRATIONS).toHaveLength(1);
-    expect(db.pragma('user_version', { simple: true })).toBe(1);
+    expect(MIGRATIONS).toHaveLength(2);
+    expect(db.pragma('user_version', { simple: true })).toBe(2);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     // The migration has no IF NOT EXISTS: running it twice would throw, so a clean reopen proves it was skipped.
     const again = registry();
     expect(await again.listTorg()).toHaveLength(7);
+  });
+
+  it('migrates a version-1 database in place: existing devices become enabled, with no interval override', async () => {
+    const db = raw();
+    db.exec(MIGRATIONS[0]!);
+    db.pragma('user_version = 1');
+    db.prepare("INSERT INTO torg (id, name, in_model) VALUES ('asker-sentrum', 'Asker sentrum', 1)").run();
+    db.prepare("INSERT INTO gateway (torg, id, status, created_at) VALUES ('asker-sentrum', 'gw-asker', 'active', ?)").run(T0);
+    db.prepare(
+      `INSERT INTO device (id, torg, gateway, model, kinds, units, device_class, expected_interval_s, status, first_seen_at, last_seen_at)
+       VALUES (?, 'asker-sentrum', 'gw-asker', 'milesight-vs133', '["counter"]', '{}', 'mains', 300, 'pending', ?, ?)`,
+    ).run(COUNTER, T0, T0);
+    db.close();
+    const r = registry();
+    expect(await r.getDevice(COUNTER)).toMatchObject({ id: COUNTER, enabled: true, expectedIntervalS: 300, firstSeenAt: T0 });
+    expect(raw().pragma('user_version', { simple: true })).toBe(2);
   });
 
   it('refuses a database written by a newer schema', () => {

@@ -1,0 +1,308 @@
+/**
+ * The central service's composition root (issues 2, 4, 5): reads the config, builds the concrete parts
+ * and wires them. Everything else gets its dependencies passed in.
+ *
+ *   role `all` (one per installation)
+ *     registry (SQLite) ── control plane: births → pending/rules/assignments, per-device config,
+ *                          directory snapshot, liveness            (own MQTT client, admin user)
+ *                     └── provisioning: keys, gateway credentials, broker passwd/acl + reload
+ *     writer (ingest/main.ts): readings → checked against the directory → InfluxDB   (ingest user)
+ *     live state (own non-shared subscription, rebuilt from InfluxDB) → alerts (MQTT, webhooks, InfluxDB)
+ *     HTTP on INGEST_API_PORT: the API (tokens, roles, OpenAPI), the live page, the citizens' widget
+ *   role `writer` (more instances in the shared-subscription group)
+ *     writer only, checking readings against the directory the `all` instance publishes (retained).
+ *
+ * Run: `npx tsx ingest/main.ts` (production: `node dist/ingest/main.js`), config from INGEST_*.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { pino, type Logger } from 'pino';
+import { Registry as PromRegistry } from 'prom-client';
+import { PlatformError } from '../devices/contract/errors.ts';
+import { RP_AGGREGATES } from '../devices/contract/influx-layout.ts';
+import { loadTorgConfig, type TorgConfig } from '../devices/torg/torg-config.schema.ts';
+import { parseAlertConfig, type AlertConfig } from '../dashboards/alerts/alert-config.schema.ts';
+import { createAlertMetrics } from '../dashboards/alerts/alert-metrics.ts';
+import { AlertService } from '../dashboards/alerts/alert-service.ts';
+import { factsFromLive } from '../dashboards/alerts/facts-from-live.ts';
+import { liveRoutes, startLiveService, type AlertsView, type LiveService } from '../dashboards/live/index.ts';
+import { mountLivePage } from '../dashboards/live/web/serve.ts';
+import { createApiApp, listen } from './api/app.ts';
+import { coreRoutes } from './api/core-routes.ts';
+import { SqliteTokenStore } from './api/token-store.ts';
+import { NO_RULES, loadAssignmentRules } from './control/assignment-rules.ts';
+import { directoryFromBroker, startControlPlane, type ControlPlane } from './control/control-plane.ts';
+import { DeviceDirectory } from './control/device-directory.ts';
+import { RegistryPlaceCache } from './control/place-cache.ts';
+import { registryRoutes } from './control/registry-routes.ts';
+import { assertSecureOrDevelopment, type IngestConfig } from './config.ts';
+import { InfluxWriter } from './influx-writer.ts';
+import { LivenessTracker } from './liveness/liveness.ts';
+import { startIngest, type IngestHandle } from './main.ts';
+import { BrokerAuthSync, SqliteBrokerCredentialStore, type BrokerReload } from './provisioning/broker-credentials.ts';
+import { SqliteProvisioningKeyStore } from './provisioning/key-store.ts';
+import { createProvisioningMetrics, startProvisioningService, type ProvisioningService } from './provisioning/provisioning-service.ts';
+import { provisioningRoutes } from './provisioning/provisioning-routes.ts';
+import { knownPlacesFromTorgConfig } from './registry/registry.ts';
+import { SqliteRegistry } from './registry/sqlite-registry.ts';
+
+export interface ServiceDeps {
+  now?: () => number;
+  logger?: Logger;
+  /** Default process metrics are global to the process; off for several in-process instances (tests). */
+  defaultMetrics?: boolean;
+}
+
+export interface ServiceHandle {
+  ingest: IngestHandle;
+  /** Null for role writer. */
+  apiPort: number | null;
+  control: ControlPlane | null;
+  live: LiveService | null;
+  stop(): Promise<void>;
+}
+
+/** Alert evaluation period; each live change of a torg evaluates that torg at once as well. */
+const ALERT_EVERY_MS = 15_000;
+
+function brokerReload(c: IngestConfig): BrokerReload {
+  if (c.INGEST_BROKER_PID_FILE) return { pidFile: c.INGEST_BROKER_PID_FILE };
+  if (c.INGEST_BROKER_RELOAD_COMMAND) return { command: ['/bin/sh', '-c', c.INGEST_BROKER_RELOAD_COMMAND] };
+  return { none: true };
+}
+
+function loadAlertConfig(path: string | undefined): AlertConfig {
+  if (!path) return parseAlertConfig({});
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new PlatformError('E_CONFIG_INVALID', `INGEST_ALERTS_FILE ${path}: ${(err as Error).message}`);
+  }
+  return parseAlertConfig(json, path);
+}
+
+async function connectMqtt(c: IngestConfig, clientId: string, creds: { username?: string | undefined; password?: string | undefined }): Promise<MqttClient> {
+  return mqtt.connectAsync(c.INGEST_MQTT_URL, {
+    protocolVersion: 5,
+    clientId,
+    clean: true,
+    reconnectPeriod: 1000,
+    keepalive: c.INGEST_MQTT_KEEPALIVE_S,
+    ...(creds.username ? { username: creds.username } : {}),
+    ...(creds.password ? { password: creds.password } : {}),
+  });
+}
+
+export async function startService(config: IngestConfig, deps: ServiceDeps = {}): Promise<ServiceHandle> {
+  assertSecureOrDevelopment(config);
+  const now = deps.now ?? Date.now;
+  const log = deps.logger ?? pino({ level: config.INGEST_LOG_LEVEL, base: { service: 'ingest', instance: config.INGEST_CLIENT_ID } });
+  if (config.INGEST_MODE === 'development') log.warn('INGEST_MODE=development: security checks are not enforced');
+  const metricsRegistry = new PromRegistry();
+  const check = config.INGEST_DEVICE_CHECK === 'enforce';
+  const directory = new DeviceDirectory();
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse()) await fn().catch((err: unknown) => log.warn({ err }, 'shutdown step failed'));
+  };
+
+  try {
+    if (config.INGEST_ROLE === 'writer') {
+      // A writer instance needs the directory before the first reading, or it would dead-letter every
+      // device as unknown; it refuses to start without one (retriable: the supervisor restarts it).
+      const dirClient = await connectMqtt(config, `${config.INGEST_CLIENT_ID}-directory`, { username: config.INGEST_MQTT_USERNAME, password: config.INGEST_MQTT_PASSWORD });
+      cleanups.push(() => dirClient.endAsync());
+      if (check) {
+        const d = await directoryFromBroker(dirClient, config.INGEST_DIRECTORY_WAIT_MS, { directory, logger: log });
+        cleanups.push(d.stop);
+      }
+      const ingest = await startIngest(config, {
+        now,
+        logger: log,
+        metricsRegistry,
+        ...(deps.defaultMetrics !== undefined ? { defaultMetrics: deps.defaultMetrics } : {}),
+        ...(check ? { devices: directory, onBirth: (torg: string, _gw: string, device: string) => directory.provisional(device, torg, now()) } : {}),
+      });
+      cleanups.push(() => ingest.stop());
+      return { ingest, apiPort: null, control: null, live: null, stop: cleanup };
+    }
+
+    const torgConfig: TorgConfig = loadTorgConfig(config.INGEST_TORG_CONFIG);
+    const knownPlaces = knownPlacesFromTorgConfig(torgConfig);
+    if (config.INGEST_REGISTRY_PATH !== ':memory:') mkdirSync(dirname(config.INGEST_REGISTRY_PATH), { recursive: true });
+    const path = config.INGEST_REGISTRY_PATH;
+    const registry = new SqliteRegistry({ path, knownPlaces, now, logger: log });
+    cleanups.push(() => registry.close());
+    const tokens = new SqliteTokenStore({ path, now });
+    cleanups.push(() => tokens.close());
+    const keys = new SqliteProvisioningKeyStore({ path, now });
+    cleanups.push(() => keys.close());
+    const credentials = new SqliteBrokerCredentialStore({ path, now });
+    cleanups.push(() => credentials.close());
+
+    // Broker users from the registry (issue 4 "Security"): the service users from the environment,
+    // gateways from provisioning. Written before any client connects, so a changed password applies.
+    let authSync: BrokerAuthSync | null = null;
+    if (config.INGEST_BROKER_AUTH_DIR) {
+      if (config.INGEST_MQTT_USERNAME && config.INGEST_MQTT_PASSWORD)
+        await credentials.setService({ role: 'ingest', username: config.INGEST_MQTT_USERNAME, password: config.INGEST_MQTT_PASSWORD });
+      if (config.INGEST_BROKER_ADMIN_USERNAME && config.INGEST_BROKER_ADMIN_PASSWORD)
+        await credentials.setService({ role: 'admin', username: config.INGEST_BROKER_ADMIN_USERNAME, password: config.INGEST_BROKER_ADMIN_PASSWORD });
+      if (config.INGEST_BROKER_BOOTSTRAP_PASSWORD)
+        await credentials.setService({ role: 'bootstrap', username: config.INGEST_BROKER_BOOTSTRAP_USERNAME, password: config.INGEST_BROKER_BOOTSTRAP_PASSWORD });
+      authSync = new BrokerAuthSync({ store: credentials, dir: config.INGEST_BROKER_AUTH_DIR, reload: brokerReload(config), logger: log });
+      await authSync.sync();
+    }
+
+    const adminCreds = config.INGEST_BROKER_ADMIN_USERNAME
+      ? { username: config.INGEST_BROKER_ADMIN_USERNAME, password: config.INGEST_BROKER_ADMIN_PASSWORD }
+      : { username: config.INGEST_MQTT_USERNAME, password: config.INGEST_MQTT_PASSWORD };
+    const controlClient = await connectMqtt(config, `${config.INGEST_CLIENT_ID}-control`, adminCreds);
+    cleanups.push(() => controlClient.endAsync());
+
+    const liveness = new LivenessTracker();
+    const control = await startControlPlane({
+      client: controlClient,
+      registry,
+      torgConfig,
+      directory,
+      liveness,
+      rules: config.INGEST_ASSIGNMENT_RULES_FILE ? loadAssignmentRules(config.INGEST_ASSIGNMENT_RULES_FILE) : NO_RULES,
+      now,
+      logger: log.child({ part: 'control' }),
+      metricsRegistry,
+      autoRegisterGateways: config.INGEST_AUTO_REGISTER_GATEWAYS,
+      livenessEveryMs: config.INGEST_LIVENESS_EVERY_S * 1000,
+    });
+    cleanups.push(() => control.stop());
+
+    let provisioning: ProvisioningService | null = null;
+    if (authSync) {
+      provisioning = await startProvisioningService({
+        client: controlClient,
+        keys,
+        credentials,
+        authSync,
+        registry,
+        knownPlaces,
+        now,
+        logger: log.child({ part: 'provisioning' }),
+        metrics: createProvisioningMetrics([metricsRegistry]),
+        probe: { url: config.INGEST_MQTT_URL },
+      });
+      const p = provisioning;
+      cleanups.push(() => p.stop());
+    }
+
+    const ingest = await startIngest(config, {
+      now,
+      logger: log,
+      metricsRegistry,
+      ...(deps.defaultMetrics !== undefined ? { defaultMetrics: deps.defaultMetrics } : {}),
+      ...(check ? { devices: directory, onBirth: (torg: string, _gw: string, device: string) => directory.provisional(device, torg, now()) } : {}),
+      onAccepted: control.onReading,
+    });
+    cleanups.push(() => ingest.stop());
+
+    let live: LiveService | null = null;
+    const routes = [
+      ...coreRoutes({ tokens, secureCookies: config.INGEST_API_SECURE_COOKIES ?? config.INGEST_MODE === 'production' }),
+      ...registryRoutes({ registry, control }),
+      ...(authSync ? provisioningRoutes({ keys, credentials, authSync, registry, knownPlaces }) : []),
+    ];
+    if (config.INGEST_LIVE) {
+      const places = new RegistryPlaceCache({ registry, now, logger: log });
+      await places.refresh();
+      places.start(5000);
+      cleanups.push(async () => places.stop());
+
+      const historyWriter = new InfluxWriter({
+        url: config.INGEST_INFLUX_URL,
+        db: config.INGEST_INFLUX_DB,
+        rp: RP_AGGREGATES,
+        precision: 'ms',
+        token: config.INGEST_INFLUX_TOKEN,
+        username: config.INGEST_INFLUX_USERNAME,
+        password: config.INGEST_INFLUX_PASSWORD,
+        timeoutMs: config.INGEST_WRITE_TIMEOUT_MS,
+        retryBaseMs: config.INGEST_RETRY_BASE_MS,
+        retryMaxMs: config.INGEST_RETRY_MAX_MS,
+        maxSockets: 2,
+      });
+      cleanups.push(() => historyWriter.close());
+      const alerts = new AlertService({
+        torg: torgConfig.torg,
+        config: loadAlertConfig(config.INGEST_ALERTS_FILE),
+        clock: now,
+        metrics: createAlertMetrics(metricsRegistry),
+        logger: log.child({ part: 'alerts' }),
+        mqtt: controlClient,
+        writer: historyWriter,
+      });
+      cleanups.push(() => alerts.close());
+      const alertsView: AlertsView = {
+        activeAlerts: () =>
+          alerts.activeAlerts().map((a) => ({ id: a.id, rule: a.rule, torg: a.torg, subject: a.subjectName, severity: a.severity, since: a.since, message: a.message })),
+      };
+
+      const liveService = await startLiveService({
+        mqttUrl: config.INGEST_MQTT_URL,
+        ...(config.INGEST_MQTT_USERNAME ? { mqttUsername: config.INGEST_MQTT_USERNAME } : {}),
+        ...(config.INGEST_MQTT_PASSWORD ? { mqttPassword: config.INGEST_MQTT_PASSWORD } : {}),
+        clientId: `${config.INGEST_CLIENT_ID}-live`,
+        influx: {
+          url: config.INGEST_INFLUX_URL,
+          db: config.INGEST_INFLUX_DB,
+          ...(config.INGEST_INFLUX_RP ? { rp: config.INGEST_INFLUX_RP } : {}),
+          ...(config.INGEST_INFLUX_USERNAME ? { username: config.INGEST_INFLUX_USERNAME } : {}),
+          // InfluxDB 2.x/3.x v1-compatible API: any user name, the token as password.
+          ...(config.INGEST_INFLUX_PASSWORD || config.INGEST_INFLUX_TOKEN ? { password: config.INGEST_INFLUX_PASSWORD ?? config.INGEST_INFLUX_TOKEN } : {}),
+        },
+        torgs: torgConfig.torg,
+        places: places.lookup,
+        devicesOf: places.devicesOf,
+        liveness: { deviceState: (d, t) => liveness.deviceState(d, t), lastSeen: (d) => liveness.deviceLastSeen(d) ?? null },
+        alerts: alertsView,
+        logger: log.child({ part: 'live' }),
+        now,
+        registry: metricsRegistry,
+      });
+      live = liveService;
+      cleanups.push(() => liveService.close());
+
+      // Alerts judge the numbers the staff see: each torg on its own live changes, and all on a timer
+      // (conditions with a duration fire by time passing, not by a new reading).
+      const evaluate = (torgId: string) => {
+        const t = liveService.torg(torgId);
+        if (t) alerts.evaluate(torgId, factsFromLive(t, places.classOf));
+      };
+      const off = liveService.onChange((c) => evaluate(c.torg.id));
+      const timer = setInterval(() => torgConfig.torg.forEach((t) => evaluate(t.id)), ALERT_EVERY_MS);
+      timer.unref();
+      cleanups.push(async () => {
+        off();
+        clearInterval(timer);
+      });
+      routes.push(...liveRoutes({ live: liveService, alerts: alertsView, registry: metricsRegistry }));
+    }
+
+    const app = createApiApp({
+      routes,
+      tokens,
+      logger: log.child({ part: 'api' }),
+      now,
+      authFailureLimit: { max: config.INGEST_API_AUTH_FAILURE_MAX, windowMs: config.INGEST_API_AUTH_FAILURE_WINDOW_MS },
+      info: { title: 'Innbyggertorg sensor platform API', version: '1' },
+      ...(config.INGEST_LIVE ? { mount: (a) => mountLivePage(a, { logger: log }) } : {}),
+    });
+    const server = await listen(app, config.INGEST_API_PORT, config.INGEST_API_HOST);
+    cleanups.push(() => server.close());
+    log.info({ apiPort: server.port, provisioning: provisioning !== null, deviceCheck: config.INGEST_DEVICE_CHECK }, 'service started');
+    return { ingest, apiPort: server.port, control, live, stop: cleanup };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
