@@ -12,7 +12,7 @@
  *   role `writer` (more instances in the shared-subscription group)
  *     writer only, checking readings against the directory the `all` instance publishes (retained).
  *
- * Run: `npx tsx ingest/main.ts` (production: `node dist/ingest/main.js`), config from INGEST_*.
+ * Run by ingest/main.ts (`npx tsx ingest/main.ts`; production `node dist/ingest/main.js`), config from INGEST_*.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -28,7 +28,11 @@ import { AlertService } from '../dashboards/alerts/alert-service.ts';
 import { factsFromLive } from '../dashboards/alerts/facts-from-live.ts';
 import { liveRoutes, startLiveService, type AlertsView, type LiveService } from '../dashboards/live/index.ts';
 import { mountLivePage } from '../dashboards/live/web/serve.ts';
+import { InfluxMetricsReader } from '../dashboards/metrics/influx-metrics-reader.ts';
+import { LateDataTracker } from '../dashboards/metrics/late-data-tracker.ts';
+import { MetricsJob } from '../dashboards/metrics/metrics-job.ts';
 import { createApiApp, listen } from './api/app.ts';
+import type { AnyRoute } from './api/route.ts';
 import { coreRoutes } from './api/core-routes.ts';
 import { SqliteTokenStore } from './api/token-store.ts';
 import { NO_RULES, loadAssignmentRules } from './control/assignment-rules.ts';
@@ -39,7 +43,7 @@ import { registryRoutes } from './control/registry-routes.ts';
 import { assertSecureOrDevelopment, type IngestConfig } from './config.ts';
 import { InfluxWriter } from './influx-writer.ts';
 import { LivenessTracker } from './liveness/liveness.ts';
-import { startIngest, type IngestHandle } from './main.ts';
+import { startIngest, type IngestHandle } from './writer.ts';
 import { BrokerAuthSync, SqliteBrokerCredentialStore, type BrokerReload } from './provisioning/broker-credentials.ts';
 import { SqliteProvisioningKeyStore } from './provisioning/key-store.ts';
 import { createProvisioningMetrics, startProvisioningService, type ProvisioningService } from './provisioning/provisioning-service.ts';
@@ -60,11 +64,15 @@ export interface ServiceHandle {
   apiPort: number | null;
   control: ControlPlane | null;
   live: LiveService | null;
+  /** The API routes mounted (empty for role writer): what the route-matrix test checks. */
+  routes: readonly AnyRoute[];
   stop(): Promise<void>;
 }
 
 /** Alert evaluation period; each live change of a torg evaluates that torg at once as well. */
 const ALERT_EVERY_MS = 15_000;
+/** Hourly aggregates: each tick computes the hours completed since the last one and the days late data touched (issue 6). */
+const METRICS_EVERY_MS = 5 * 60_000;
 
 function brokerReload(c: IngestConfig): BrokerReload {
   if (c.INGEST_BROKER_PID_FILE) return { pidFile: c.INGEST_BROKER_PID_FILE };
@@ -112,9 +120,9 @@ export async function startService(config: IngestConfig, deps: ServiceDeps = {})
     if (config.INGEST_ROLE === 'writer') {
       // A writer instance needs the directory before the first reading, or it would dead-letter every
       // device as unknown; it refuses to start without one (retriable: the supervisor restarts it).
-      const dirClient = await connectMqtt(config, `${config.INGEST_CLIENT_ID}-directory`, { username: config.INGEST_MQTT_USERNAME, password: config.INGEST_MQTT_PASSWORD });
-      cleanups.push(() => dirClient.endAsync());
       if (check) {
+        const dirClient = await connectMqtt(config, `${config.INGEST_CLIENT_ID}-directory`, { username: config.INGEST_MQTT_USERNAME, password: config.INGEST_MQTT_PASSWORD });
+        cleanups.push(() => dirClient.endAsync());
         const d = await directoryFromBroker(dirClient, config.INGEST_DIRECTORY_WAIT_MS, { directory, logger: log });
         cleanups.push(d.stop);
       }
@@ -126,7 +134,7 @@ export async function startService(config: IngestConfig, deps: ServiceDeps = {})
         ...(check ? { devices: directory, onBirth: (torg: string, _gw: string, device: string) => directory.provisional(device, torg, now()) } : {}),
       });
       cleanups.push(() => ingest.stop());
-      return { ingest, apiPort: null, control: null, live: null, stop: cleanup };
+      return { ingest, apiPort: null, control: null, live: null, routes: [], stop: cleanup };
     }
 
     const torgConfig: TorgConfig = loadTorgConfig(config.INGEST_TORG_CONFIG);
@@ -196,13 +204,64 @@ export async function startService(config: IngestConfig, deps: ServiceDeps = {})
       cleanups.push(() => p.stop());
     }
 
+    const places = new RegistryPlaceCache({ registry, now, logger: log });
+    await places.refresh();
+    places.start(5000);
+    cleanups.push(async () => places.stop());
+
+    // Hourly aggregates in RP_AGGREGATES (issue 6), recomputed when late readings arrive.
+    const aggregateWriter = new InfluxWriter({
+      url: config.INGEST_INFLUX_URL,
+      db: config.INGEST_INFLUX_DB,
+      rp: RP_AGGREGATES,
+      precision: 'ms',
+      token: config.INGEST_INFLUX_TOKEN,
+      username: config.INGEST_INFLUX_USERNAME,
+      password: config.INGEST_INFLUX_PASSWORD,
+      timeoutMs: config.INGEST_WRITE_TIMEOUT_MS,
+      retryBaseMs: config.INGEST_RETRY_BASE_MS,
+      retryMaxMs: config.INGEST_RETRY_MAX_MS,
+      maxSockets: 2,
+    });
+    cleanups.push(() => aggregateWriter.close());
+    const lateData = new LateDataTracker();
+    const metricsJob = new MetricsJob({
+      deps: {
+        torgs: torgConfig.torg,
+        assignments: places.assignmentAt,
+        store: new InfluxMetricsReader({
+          url: config.INGEST_INFLUX_URL,
+          db: config.INGEST_INFLUX_DB,
+          ...(config.INGEST_INFLUX_USERNAME ? { username: config.INGEST_INFLUX_USERNAME } : {}),
+          ...(config.INGEST_INFLUX_PASSWORD || config.INGEST_INFLUX_TOKEN ? { password: config.INGEST_INFLUX_PASSWORD ?? config.INGEST_INFLUX_TOKEN } : {}),
+        }),
+        writer: aggregateWriter,
+        log: log.child({ part: 'metrics' }),
+      },
+      tracker: lateData,
+      now,
+      metricsRegistry,
+    });
+    let metricsTick: Promise<unknown> = Promise.resolve();
+    const metricsTimer = setInterval(() => {
+      metricsTick = metricsTick.then(() => metricsJob.tick()).catch((err: unknown) => log.warn({ err }, 'metrics tick failed; its days stay queued'));
+    }, METRICS_EVERY_MS);
+    metricsTimer.unref();
+    cleanups.push(async () => {
+      clearInterval(metricsTimer);
+      await metricsTick;
+    });
+
     const ingest = await startIngest(config, {
       now,
       logger: log,
       metricsRegistry,
       ...(deps.defaultMetrics !== undefined ? { defaultMetrics: deps.defaultMetrics } : {}),
       ...(check ? { devices: directory, onBirth: (torg: string, _gw: string, device: string) => directory.provisional(device, torg, now()) } : {}),
-      onAccepted: control.onReading,
+      onAccepted: (torg, gateway, device, timeMs) => {
+        control.onReading(torg, gateway, device, timeMs);
+        lateData.observe(torg, timeMs, now());
+      },
     });
     cleanups.push(() => ingest.stop());
 
@@ -213,25 +272,7 @@ export async function startService(config: IngestConfig, deps: ServiceDeps = {})
       ...(authSync ? provisioningRoutes({ keys, credentials, authSync, registry, knownPlaces }) : []),
     ];
     if (config.INGEST_LIVE) {
-      const places = new RegistryPlaceCache({ registry, now, logger: log });
-      await places.refresh();
-      places.start(5000);
-      cleanups.push(async () => places.stop());
-
-      const historyWriter = new InfluxWriter({
-        url: config.INGEST_INFLUX_URL,
-        db: config.INGEST_INFLUX_DB,
-        rp: RP_AGGREGATES,
-        precision: 'ms',
-        token: config.INGEST_INFLUX_TOKEN,
-        username: config.INGEST_INFLUX_USERNAME,
-        password: config.INGEST_INFLUX_PASSWORD,
-        timeoutMs: config.INGEST_WRITE_TIMEOUT_MS,
-        retryBaseMs: config.INGEST_RETRY_BASE_MS,
-        retryMaxMs: config.INGEST_RETRY_MAX_MS,
-        maxSockets: 2,
-      });
-      cleanups.push(() => historyWriter.close());
+      const historyWriter = aggregateWriter;
       const alerts = new AlertService({
         torg: torgConfig.torg,
         config: loadAlertConfig(config.INGEST_ALERTS_FILE),
@@ -285,7 +326,7 @@ export async function startService(config: IngestConfig, deps: ServiceDeps = {})
         off();
         clearInterval(timer);
       });
-      routes.push(...liveRoutes({ live: liveService, alerts: alertsView, registry: metricsRegistry }));
+      routes.push(...liveRoutes({ live: liveService, alerts: alertsView, registry: metricsRegistry, tokens }));
     }
 
     const app = createApiApp({
@@ -300,7 +341,7 @@ export async function startService(config: IngestConfig, deps: ServiceDeps = {})
     const server = await listen(app, config.INGEST_API_PORT, config.INGEST_API_HOST);
     cleanups.push(() => server.close());
     log.info({ apiPort: server.port, provisioning: provisioning !== null, deviceCheck: config.INGEST_DEVICE_CHECK }, 'service started');
-    return { ingest, apiPort: server.port, control, live, stop: cleanup };
+    return { ingest, apiPort: server.port, control, live, routes, stop: cleanup };
   } catch (err) {
     await cleanup();
     throw err;

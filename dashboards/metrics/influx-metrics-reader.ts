@@ -45,11 +45,14 @@ export class InfluxMetricsReader implements MetricsStore {
   private readonly url: string;
   private readonly db: string;
   private readonly timeoutMs: number;
+  private readonly auth: Record<string, string>;
 
-  constructor(opts: { url: string; db: string; timeoutMs?: number }) {
+  /** `username`/`password`: InfluxDB 1.x credentials, or for 2.x/3.x's v1 API any user and the token. */
+  constructor(opts: { url: string; db: string; timeoutMs?: number; username?: string; password?: string }) {
     this.url = opts.url.replace(/\/$/, '');
     this.db = opts.db;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.auth = opts.password !== undefined ? { u: opts.username ?? 'itorg', p: opts.password } : {};
   }
 
   async query(influxql: string): Promise<Record<string, unknown>[]> {
@@ -58,7 +61,8 @@ export class InfluxMetricsReader implements MetricsStore {
     try {
       const response = await fetch(`${this.url}/query`, {
         method: 'POST',
-        body: new URLSearchParams({ q: influxql, db: this.db, epoch: 'ms' }),
+        // In the POST body, not the URL: credentials stay out of access logs.
+        body: new URLSearchParams({ q: influxql, db: this.db, epoch: 'ms', ...this.auth }),
         signal: AbortSignal.timeout(this.timeoutMs),
       });
       status = response.status;

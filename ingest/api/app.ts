@@ -60,12 +60,21 @@ function cookieToken(req: Request): string | undefined {
   if (!header) return undefined;
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === TOKEN_COOKIE) return decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq > 0 && part.slice(0, eq).trim() === TOKEN_COOKIE) {
+      // A malformed escape makes decodeURIComponent throw (ECMA-262 §19.2.6.2); it is a bad credential
+      // (401, counted by the limiter), not a server error.
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim());
+      } catch {
+        return '';
+      }
+    }
   }
   return undefined;
 }
 
-function presentedToken(req: Request): string | undefined {
+/** The token a request presents (Bearer header, or the cookie on GET/HEAD); '' for a malformed one. */
+export function presentedToken(req: Request): string | undefined {
   const auth = req.get('authorization');
   if (auth !== undefined) {
     const m = /^Bearer\s+(\S+)$/i.exec(auth);

@@ -63,6 +63,18 @@ export interface ControlPlaneOptions {
   livenessEveryMs?: number;
   /** Coalesces directory snapshots (default 200 ms). */
   directoryDebounceMs?: number;
+  /**
+   * Devices (pending or active) one gateway may have in the registry; births of further new devices
+   * are refused and counted (outcome `device_limit`). A gateway's credentials let it announce any
+   * hardware id, and each accepted id costs a registry row, a retained config message and a directory
+   * entry. Default 10 000, the gateway's own catalogue bound (gateway/devices/device-catalog.ts).
+   */
+  maxDevicesPerGateway?: number;
+  /**
+   * Births waiting for the registry; births arriving beyond it are dropped and counted (outcome
+   * `dropped_queue_full`); the gateway re-sends them on the next ingest online state. Default 10 000.
+   */
+  maxQueuedBirths?: number;
 }
 
 /** Who asked, for the audit log: the API principal's name, `rule:<index>`, `cli:<user>`. Never a token. */
@@ -101,6 +113,9 @@ export interface ControlPlane {
   stop(): Promise<void>;
 }
 
+/** A birth refused by maxDevicesPerGateway. */
+class DeviceLimitError extends Error {}
+
 const BIRTH_RE = new RegExp(`^${TOPIC_ROOT}/([^/]+)/([^/]+)/devices/([^/]+)/birth$`);
 const GATEWAY_TOPIC_RE = new RegExp(`^${TOPIC_ROOT}/([^/]+)/([^/]+)/(state|inventory)$`);
 
@@ -123,7 +138,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const { client, registry, directory, liveness, now, logger: log } = opts;
   const autoRegister = opts.autoRegisterGateways ?? false;
   const debounceMs = opts.directoryDebounceMs ?? 200;
+  const maxDevicesPerGateway = opts.maxDevicesPerGateway ?? 10_000;
+  const maxQueuedBirths = opts.maxQueuedBirths ?? 10_000;
   let stopped = false;
+  let queuedBirths = 0;
 
   const placeNames = new Map<string, string>();
   for (const t of opts.torgConfig.torg) {
@@ -198,6 +216,27 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     });
   }
 
+  // Non-decommissioned devices by the gateway that last announced them (maxDevicesPerGateway).
+  const devicesByGateway = new Map<string, Set<string>>();
+  const gatewayOfDevice = new Map<string, string>();
+  function countDevice(record: DeviceRecord): void {
+    const prev = gatewayOfDevice.get(record.id);
+    const next = record.status === 'decommissioned' ? undefined : `${record.torg}/${record.gateway}`;
+    if (prev === next) return;
+    if (prev !== undefined) {
+      const set = devicesByGateway.get(prev);
+      set?.delete(record.id);
+      if (set?.size === 0) devicesByGateway.delete(prev);
+      gatewayOfDevice.delete(record.id);
+    }
+    if (next !== undefined) {
+      let set = devicesByGateway.get(next);
+      if (!set) devicesByGateway.set(next, (set = new Set()));
+      set.add(record.id);
+      gatewayOfDevice.set(record.id, next);
+    }
+  }
+
   const knownGateways = new Set<string>();
   for (const g of await registry.listGateways()) {
     knownGateways.add(`${g.torg}/${g.id}`);
@@ -207,6 +246,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const entry = await entryFor(d);
     directory.set(d.id, entry);
     trackLiveness(d, entry.t);
+    countDevice(d);
   }
 
   // ----- publishing
@@ -262,16 +302,29 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       return;
     }
     const birth = parsed.data;
+    if (queuedBirths >= maxQueuedBirths) {
+      births.inc({ outcome: 'dropped_queue_full' });
+      log.warn({ torg, gateway, device, maxQueuedBirths }, 'device birth dropped: too many births waiting for the registry');
+      return;
+    }
     // Synchronous, before any await (see the header): the next reading of this device is checked
     // against this entry. Active and decommissioned entries are not the birth's to change.
     const previous = directory.lookup(device);
     if (previous === undefined || previous.s === 'pending') directory.set(device, { s: 'pending', t: torg });
-    void enqueue(() => handleBirth(torg, gateway, birth, previous)).catch((err: unknown) => {
-      if (directory.lookup(device)?.s === 'pending') directory.set(device, previous ?? null);
-      const code = err instanceof RegistryError ? err.code : undefined;
-      births.inc({ outcome: code === 'E_REGISTRY_UNKNOWN_GATEWAY' ? 'unknown_gateway' : 'failed' });
-      log.warn({ err, code, torg, gateway, device }, 'device birth not registered');
-    });
+    queuedBirths++;
+    void enqueue(() => handleBirth(torg, gateway, birth, previous))
+      .catch((err: unknown) => {
+        if (directory.lookup(device)?.s === 'pending') directory.set(device, previous ?? null);
+        if (err instanceof DeviceLimitError) {
+          births.inc({ outcome: 'device_limit' });
+          log.warn({ torg, gateway, device, maxDevicesPerGateway }, 'device birth refused: the gateway has as many devices as allowed');
+          return;
+        }
+        const code = err instanceof RegistryError ? err.code : undefined;
+        births.inc({ outcome: code === 'E_REGISTRY_UNKNOWN_GATEWAY' ? 'unknown_gateway' : 'failed' });
+        log.warn({ err, code, torg, gateway, device }, 'device birth not registered');
+      })
+      .finally(() => queuedBirths--);
   }
 
   async function handleBirth(torg: string, gateway: string, birth: DeviceBirth, previous: DirectoryEntry | undefined): Promise<void> {
@@ -287,6 +340,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       liveness.addGateway(torg, gateway);
     }
     const before = await registry.getDevice(birth.device);
+    const ofGateway = devicesByGateway.get(gwKey);
+    if (!ofGateway?.has(birth.device) && (ofGateway?.size ?? 0) >= maxDevicesPerGateway) throw new DeviceLimitError();
     const match = matchAssignmentRule(opts.rules, { torg, gateway, source: birth.source, model: birth.model, labels: birth.labels, name: birth.name });
     const expectedIntervalS = match?.expectedIntervalS ?? birth.expectedIntervalS;
     const announced = await registry.announceDevice({
@@ -317,8 +372,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const entry = await entryFor(record);
     directory.set(record.id, entry);
     trackLiveness(record, entry.t);
+    countDevice(record);
     // The device moved to another gateway: the old one's retained config is cleared [MQTT-3.3.1-10].
-    if (before !== null && (before.torg !== record.torg || before.gateway !== record.gateway) && entry.t === before.torg) {
+    // Only when the new gateway is one the device's readings may come from (entry.t): a gateway of
+    // another torg announcing a device assigned elsewhere must not wipe that torg's config.
+    if (before !== null && (before.torg !== record.torg || before.gateway !== record.gateway) && entry.t === record.torg) {
       await publish(topics.deviceConfig(before.torg, before.gateway, record.id), '', 'device config clear');
     }
     await publishConfig(record);
@@ -412,6 +470,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const entry = await entryFor(record);
     directory.set(record.id, entry);
     trackLiveness(record, entry.t);
+    countDevice(record);
     await publishConfig(record);
     scheduleDirectory();
   }

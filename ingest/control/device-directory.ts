@@ -22,11 +22,20 @@ export interface DeviceLookup {
  */
 export const PROVISIONAL_TTL_MS = 60_000;
 
+/**
+ * Unconfirmed provisional entries held at once. Births come from authenticated gateways, but a gateway
+ * can announce any number of hardware ids; beyond this bound a device's readings wait for the registry
+ * (dead-lettered E_DEVICE_UNKNOWN, replayable) instead of the directory growing without limit.
+ */
+export const MAX_PROVISIONALS = 10_000;
+
 export class DeviceDirectory implements DeviceLookup {
   private entries = new Map<string, DirectoryEntry>();
   private appliedVersion = -1;
   /** Device → when its provisional entry was made (see provisional()). */
   private readonly provisionals = new Map<string, number>();
+  /** Births not provisioned because MAX_PROVISIONALS entries were waiting. */
+  provisionalsRefused = 0;
 
   lookup(device: string): DirectoryEntry | undefined {
     return this.entries.get(device);
@@ -34,6 +43,8 @@ export class DeviceDirectory implements DeviceLookup {
 
   /** Sets (or with null removes) one device. */
   set(device: string, entry: DirectoryEntry | null): void {
+    // The registry's answer (the control plane) replaces a provisional entry, which then never expires.
+    this.provisionals.delete(device);
     if (entry === null) this.entries.delete(device);
     else this.entries.set(device, entry);
   }
@@ -56,7 +67,7 @@ export class DeviceDirectory implements DeviceLookup {
   }
 
   /**
-   * A device birth seen on the ingest's own reading connection (ingest/main.ts). A gateway publishes
+   * A device birth seen on the ingest's own reading connection (ingest/writer.ts). A gateway publishes
    * a device's birth before the envelope with its first reading on the same connection, and the broker
    * delivers one session's messages in order, so marking an unknown device pending here, synchronously,
    * means its first readings are stored (flagged pending) instead of dead-lettered E_DEVICE_UNKNOWN
@@ -64,9 +75,28 @@ export class DeviceDirectory implements DeviceLookup {
    * A known device is left as it is (a decommissioned one stays decommissioned).
    */
   provisional(device: string, torg: string, at: number): void {
+    this.expireProvisionals(at);
     if (this.entries.has(device)) return;
+    if (this.provisionals.size >= MAX_PROVISIONALS) {
+      this.provisionalsRefused++;
+      return;
+    }
     this.entries.set(device, { s: 'pending', t: torg });
     this.provisionals.set(device, at);
+  }
+
+  /**
+   * Removes provisional entries older than PROVISIONAL_TTL_MS that neither the control plane (set) nor
+   * a snapshot confirmed. The instance that owns the registry receives no snapshots, so without this a
+   * birth the control plane refused could leave its pending entry forever. Map iteration is insertion
+   * order, i.e. oldest first, so the walk stops at the first young entry.
+   */
+  private expireProvisionals(now: number): void {
+    for (const [device, madeAt] of this.provisionals) {
+      if (now - madeAt <= PROVISIONAL_TTL_MS) break;
+      this.provisionals.delete(device);
+      this.entries.delete(device);
+    }
   }
 
   toSnapshot(version: number, at: number): Directory {

@@ -1,15 +1,18 @@
 /**
- * The registry as the live state needs it (dashboards/live PlaceLookup): synchronous, per device, many
- * times a second. A snapshot of every device and its open assignment, refreshed on a timer; a reading
- * of a device assigned since the last refresh is attributed to its room at most one period late.
+ * The registry as the live state and the metrics need it (dashboards/live PlaceLookup,
+ * dashboards/metrics AssignmentLookup): synchronous, per device, many times a second. A snapshot of
+ * every device and its assignment history, refreshed on a timer; a reading of a device assigned since
+ * the last refresh is attributed to its room at most one period late (and the metrics recompute the
+ * day when the assignment is backdated: late data).
  */
 import type { Logger } from 'pino';
 import type { PlaceInfo } from '../../dashboards/live/live-state.ts';
-import type { Registry } from '../registry/registry.ts';
+import type { AssignmentRecord, Place, Registry } from '../registry/registry.ts';
 
 export class RegistryPlaceCache {
   private byDevice = new Map<string, PlaceInfo>();
   private byTorg = new Map<string, string[]>();
+  private histories = new Map<string, readonly AssignmentRecord[]>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | null = null;
 
@@ -19,6 +22,19 @@ export class RegistryPlaceCache {
   readonly devicesOf = (torg: string): readonly string[] => this.byTorg.get(torg) ?? [];
   readonly classOf = (device: string): 'mains' | 'battery' | undefined => this.byDevice.get(device)?.deviceClass;
 
+  /** Where the device was at `atMs` (half-open intervals, as Registry.assignmentAt), or null. */
+  readonly assignmentAt = (device: string, atMs: number): { torg: string; place: Place } | null => {
+    const h = this.histories.get(device);
+    if (!h) return null;
+    // Histories are short (a device moves a few times in its life): a scan from the newest is enough.
+    for (let i = h.length - 1; i >= 0; i--) {
+      const a = h[i]!;
+      if (a.validFrom <= atMs && (a.validTo === null || atMs < a.validTo)) return { torg: a.torg, place: a.place };
+      if (a.validFrom <= atMs) return null;
+    }
+    return null;
+  };
+
   refresh(): Promise<void> {
     // One refresh at a time; a timer tick during a slow one is skipped, not queued.
     this.running ??= (async () => {
@@ -27,14 +43,19 @@ export class RegistryPlaceCache {
         const devices = await this.opts.registry.listDevices();
         const next = new Map<string, PlaceInfo>();
         const torgs = new Map<string, string[]>();
+        const histories = new Map<string, readonly AssignmentRecord[]>();
         for (const d of devices) {
-          const a = d.status === 'active' ? await this.opts.registry.assignmentAt(d.id, at) : null;
+          const history = await this.opts.registry.assignmentHistory(d.id);
+          if (history.length > 0) histories.set(d.id, history);
+          const open = history.at(-1);
+          const a = d.status === 'active' && open !== undefined && open.validFrom <= at && open.validTo === null ? open : null;
           const torg = a?.torg ?? d.torg;
           next.set(d.id, { torg, place: a?.place ?? null, status: d.status, model: d.model, deviceClass: d.deviceClass, expectedIntervalS: d.expectedIntervalS });
           if (d.status !== 'decommissioned') (torgs.get(torg) ?? torgs.set(torg, []).get(torg)!).push(d.id);
         }
         this.byDevice = next;
         this.byTorg = torgs;
+        this.histories = histories;
       } catch (err) {
         this.opts.logger.warn({ err }, 'registry place cache refresh failed; keeping the previous one');
       } finally {

@@ -8,6 +8,7 @@
  * stdout: one JSON line per measurement {"measure","readings","seconds","readingsPerSec","lost"}.
  * Progress and child logs go to stderr and to the run's temp dir. Speed is reported, never asserted.
  */
+import { WRITER_ONLY_ENV } from '../integration/ingest-helpers.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -226,6 +227,7 @@ async function measureDrain(stack: Stack, workDir: string, env: z.infer<typeof e
     logFile: path.join(workDir, 'ingest.log'),
     env: {
       INGEST_MQTT_URL: stack.mqtt.url,
+      ...WRITER_ONLY_ENV,
       INGEST_INFLUX_URL: stack.influx.url,
       INGEST_INFLUX_DB: stack.influx.db,
       INGEST_INFLUX_RP: RP_RAW,

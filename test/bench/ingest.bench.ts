@@ -9,6 +9,7 @@
  * stdout: one JSON line per system × case × readings-per-message, then ratio lines. Everything
  * else (progress, child logs) goes to stderr and to the run's temp dir.
  */
+import { WRITER_ONLY_ENV } from '../integration/ingest-helpers.ts';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -114,6 +115,7 @@ function consumerSpec(ctx: Ctx, system: System, runId: string, db: string): Cons
           logFile,
           env: {
             INGEST_MQTT_URL: ctx.stack.mqtt.url,
+            ...WRITER_ONLY_ENV,
             INGEST_INFLUX_URL: ctx.stack.influx.url,
             INGEST_INFLUX_DB: db,
             INGEST_INFLUX_RP: RP_RAW,

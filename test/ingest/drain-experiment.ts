@@ -3,6 +3,7 @@
  * takes to drain them into InfluxDB. `npx tsx test/ingest/drain-experiment.ts [readings] [perMessage]`.
  * The proper benchmark is test/bench/ingest.bench.ts (another engineer's); this one is for profiling.
  */
+import { WRITER_ONLY_ENV } from '../integration/ingest-helpers.ts';
 import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { topics } from '../../devices/contract/mqtt-topics.ts';
@@ -15,6 +16,7 @@ const perMessage = Number(process.argv[3] ?? 50);
 const stack = await startStack();
 const config = defaultIngestConfig({
   INGEST_MQTT_URL: stack.mqtt.url,
+  ...WRITER_ONLY_ENV,
   INGEST_INFLUX_URL: stack.influx.url,
   INGEST_HTTP_PORT: 0,
   INGEST_CLIENT_ID: 'drain-exp',

@@ -3,6 +3,7 @@
  * gateway-kill9, gateway-sources): a silent logger, polling helpers, and the ingest service started
  * in-process against a test stack, so a test can follow readings from the gateway into InfluxDB.
  */
+import { WRITER_ONLY_ENV } from './ingest-helpers.ts';
 import { pino } from 'pino';
 import { defaultIngestConfig } from '../../ingest/config.ts';
 import { startIngest, type IngestHandle } from '../../ingest/main.ts';
@@ -40,6 +41,7 @@ export function startTestIngest(stack: Stack, clientId: string): Promise<IngestH
   return startIngest(
     defaultIngestConfig({
       INGEST_MQTT_URL: stack.mqtt.url,
+      ...WRITER_ONLY_ENV,
       INGEST_INFLUX_URL: stack.influx.url,
       INGEST_INFLUX_DB: stack.influx.db,
       INGEST_HTTP_PORT: 0,

@@ -201,3 +201,10 @@ export async function awaitSubscribed(pub: MqttClient, ready: () => Promise<bool
   }
   throw new Error('ingest did not take a sentinel message: subscription not established');
 }
+
+/**
+ * Environment for an ingest child process that runs only the writer, as before issue 4: the process
+ * entry (ingest/main.ts) now starts the whole service, which in production mode refuses to run
+ * without broker auth and the registry. Tests of the writer's delivery guarantees do not need those.
+ */
+export const WRITER_ONLY_ENV = { INGEST_MODE: 'development', INGEST_ROLE: 'writer', INGEST_DEVICE_CHECK: 'off' } as const;

@@ -4,6 +4,7 @@
  * restart that picks up what the broker held meanwhile, the documented /healthz and /metrics, and a
  * start-up refused for a bad INGEST_* variable.
  */
+import { WRITER_ONLY_ENV } from './ingest-helpers.ts';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '../../devices/contract/mqtt-topics.ts';
@@ -48,6 +49,7 @@ afterAll(async () => {
 async function start(clientId: string, extra: Record<string, string> = {}): Promise<IngestChild> {
   const c = await spawnIngest({
     INGEST_MQTT_URL: stack.mqtt.url,
+    ...WRITER_ONLY_ENV,
     INGEST_INFLUX_URL: stack.influx.url,
     INGEST_CLIENT_ID: clientId,
     INGEST_FLUSH_MS: '50',

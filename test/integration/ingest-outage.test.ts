@@ -13,6 +13,7 @@
  *  - its RSS stays below a bound derived from that budget;
  *  - /healthz answers 503 with influxReachable false during the outage, 200 afterwards.
  */
+import { WRITER_ONLY_ENV } from './ingest-helpers.ts';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../support/services.ts';
@@ -69,6 +70,7 @@ describe('ingest during an InfluxDB outage', () => {
   it('stores every reading once InfluxDB is back, holds nothing beyond its budget and reports 503 meanwhile', async () => {
     ingest = await spawnIngest({
       INGEST_MQTT_URL: stack.mqtt.url,
+      ...WRITER_ONLY_ENV,
       INGEST_INFLUX_URL: stack.influx.url,
       INGEST_CLIENT_ID: 'ingest-outage',
       INGEST_FLUSH_MS: '50',

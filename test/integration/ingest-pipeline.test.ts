@@ -2,6 +2,7 @@
  * The ingest end to end against real Mosquitto and InfluxDB: readings in, points out, refusals
  * dead-lettered, a kill -9 mid-stream losing nothing.
  */
+import { WRITER_ONLY_ENV } from './ingest-helpers.ts';
 import { spawn } from 'node:child_process';
 import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
@@ -194,7 +195,7 @@ describe('ingest on hostile and changed input', () => {
 
 describe('ingest as a child process', () => {
   it('loses nothing and counts nothing twice when killed with SIGKILL mid-stream', async () => {
-    const env = { ...process.env, INGEST_MQTT_URL: stack.mqtt.url, INGEST_INFLUX_URL: stack.influx.url, INGEST_HTTP_PORT: '0', INGEST_CLIENT_ID: 'ingest-kill9', INGEST_LOG_LEVEL: 'warn' };
+    const env = { ...process.env, ...WRITER_ONLY_ENV, INGEST_MQTT_URL: stack.mqtt.url, INGEST_INFLUX_URL: stack.influx.url, INGEST_HTTP_PORT: '0', INGEST_CLIENT_ID: 'ingest-kill9', INGEST_LOG_LEVEL: 'warn' };
     const spawnIngest = () => spawn(process.execPath, ['--import', 'tsx', 'ingest/main.ts'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
     const statePub = await mqtt.connectAsync(stack.mqtt.url, { protocolVersion: 5 });
     const online = async () => {

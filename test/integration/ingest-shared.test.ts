@@ -21,6 +21,7 @@
  * Test (b) therefore asserts what an operator can rely on: stored ∪ (held in the dead member's
  * session) == published, with the held part observed directly by connecting as the dead member.
  */
+import { WRITER_ONLY_ENV } from './ingest-helpers.ts';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { filters } from '../../devices/contract/mqtt-topics.ts';
@@ -41,6 +42,7 @@ let b: IngestChild | undefined;
 
 const envFor = (clientId: string) => ({
   INGEST_MQTT_URL: stack.mqtt.url,
+  ...WRITER_ONLY_ENV,
   INGEST_INFLUX_URL: stack.influx.url,
   INGEST_CLIENT_ID: clientId,
   INGEST_SHARE_GROUP: GROUP,

@@ -21,7 +21,15 @@ import type { BuildOptions, Plugin } from 'esbuild';
 import { z } from 'zod';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-export const DIST_DIR = join(HERE, '..', '..', '..', 'dist', 'live-web');
+
+/** The project root: the nearest folder up with a package.json (this file also runs compiled, from dist/dashboards/live/web). */
+function projectRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return join(HERE, '..', '..', '..');
+  }
+}
+export const DIST_DIR = join(projectRoot(HERE), 'dist', 'live-web');
 
 export interface Asset {
   /** URL path, e.g. `/assets/live.js`. */
