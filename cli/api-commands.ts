@@ -273,8 +273,9 @@ export function addApiCommands(program: Command, io: ApiCliIo): void {
     .addOption(new Option('--entrance <entrance>', 'entrance id').argParser(slug))
     .addOption(new Option('--line <line>', 'counting line id').argParser(slug))
     .option('--at <iso>', 'when it was placed there (ISO 8601 with offset); default now', isoInstant)
+    .option('--move-torg', 'flytt enheten fra sitt torg til --torg / move the device from its torg to --torg')
     .action(run(async (client, o, device: string) => {
-      const a = devAssign.opts<{ torg: string; zone?: string; entrance?: string; line?: string; at?: number }>();
+      const a = devAssign.opts<{ torg: string; zone?: string; entrance?: string; line?: string; at?: number; moveTorg?: boolean }>();
       let place: { type: 'zone'; zone: string } | { type: 'entrance'; entrance: string; line: string };
       if (a.zone !== undefined) place = { type: 'zone', zone: a.zone };
       else if (a.entrance !== undefined && a.line !== undefined) place = { type: 'entrance', entrance: a.entrance, line: a.line };
@@ -282,7 +283,9 @@ export function addApiCommands(program: Command, io: ApiCliIo): void {
         devAssign.error('--zone <zone> or --entrance <entrance> --line <line> is required', { exitCode: API_EXIT.usage, code: 'itorg.place' });
         return;
       }
-      const body = await client.request('POST', `/api/v1/devices/${encodeURIComponent(device)}/assign`, { body: { torg: a.torg, place, ...(a.at !== undefined ? { at: a.at } : {}) } });
+      const body = await client.request('POST', `/api/v1/devices/${encodeURIComponent(device)}/assign`, {
+        body: { torg: a.torg, place, ...(a.at !== undefined ? { at: a.at } : {}), ...(a.moveTorg === true ? { moveTorg: true } : {}) },
+      });
       if (o.json) printJson(body);
       else out(t().assigned(device, a.torg, placeText(place)));
     }));

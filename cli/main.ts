@@ -21,6 +21,8 @@ import { InfluxWriter } from '../ingest/influx-writer.ts';
 import { EnvelopePublisher } from '../simulator/envelope-publisher.ts';
 import { addSimulatorOptions, processDeps, runSimulator, type SimulatorOptions } from '../simulator/main.ts';
 import { addApiCommands } from './api-commands.ts';
+import { addBrokerCommands } from './broker-commands.ts';
+import { addMetricsCommands } from './metrics-commands.ts';
 import { DECODE_ENVELOPES, runDecode, type DecodeEnvelope } from './decode.ts';
 import { importCsv, type ImportSummary } from './import-csv.ts';
 import { publishJsonLines } from './publish-stdin.ts';
@@ -215,6 +217,22 @@ export function buildProgram(setExit: (code: number) => void): Command {
   });
 
   addApiCommands(program, {
+    stdout: (s) => process.stdout.write(s),
+    stderr: (s) => process.stderr.write(s),
+    env: process.env,
+    lang: () => program.opts<GlobalOpts>().lang,
+    setExit,
+    now: () => Date.now(),
+  });
+  addBrokerCommands(program, {
+    stdout: (s) => process.stdout.write(s),
+    stderr: (s) => process.stderr.write(s),
+    env: process.env,
+    lang: () => program.opts<GlobalOpts>().lang,
+    setExit,
+    now: () => Date.now(),
+  });
+  addMetricsCommands(program, {
     stdout: (s) => process.stdout.write(s),
     stderr: (s) => process.stderr.write(s),
     env: process.env,

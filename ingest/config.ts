@@ -126,6 +126,12 @@ export const ingestEnvSchema = z.object({
   /** The shared bootstrap user new gateways provision with (its ACL allows nothing else). */
   INGEST_BROKER_BOOTSTRAP_USERNAME: z.string().default('itorg-bootstrap'),
   INGEST_BROKER_BOOTSTRAP_PASSWORD: optionalString,
+  /** Effektmål indicator definitions (config/indicators.sample.json); GET /api/v1/indicators is served when set. */
+  INGEST_INDICATORS_FILE: optionalString,
+  /** Skalering rules (config/skalering.sample.json); GET /api/v1/recommendations is served when set. */
+  INGEST_SKALERING_FILE: optionalString,
+  /** Room booking feeds (config/bookings.sample.json); GET /api/v1/bookings is served when set. */
+  INGEST_BOOKINGS_FILE: optionalString,
   /** Live page and alerts on (role all). */
   INGEST_LIVE: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
 });

@@ -98,11 +98,13 @@ export class InfluxWriter implements PointWriter {
     u.searchParams.set('db', opts.db);
     if (opts.rp) u.searchParams.set('rp', opts.rp);
     u.searchParams.set('precision', opts.precision ?? 'ms');
-    if (opts.username !== undefined) u.searchParams.set('u', opts.username);
-    if (opts.password !== undefined) u.searchParams.set('p', opts.password);
     this.url = u;
     this.headers = { 'content-type': 'text/plain; charset=utf-8' };
+    // Credentials in a header, not the query string, where proxies and access logs would keep them.
+    // InfluxDB 1.x accepts Basic auth as well as u/p parameters (docs: "Authenticate with Basic
+    // authentication"); 2.x/3.x take the token (`Token`), or Basic with the token as password.
     if (opts.token !== undefined) this.headers.authorization = `Token ${opts.token}`;
+    else if (opts.password !== undefined) this.headers.authorization = `Basic ${Buffer.from(`${opts.username ?? ''}:${opts.password}`).toString('base64')}`;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.baseMs = opts.retryBaseMs ?? 200;
     this.maxMs = opts.retryMaxMs ?? 15_000;

@@ -19,6 +19,7 @@ import { dirname } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { pino, type Logger } from 'pino';
 import { Registry as PromRegistry } from 'prom-client';
+import { deviceBirthSchema } from '../devices/contract/device-messages.schema.ts';
 import { PlatformError } from '../devices/contract/errors.ts';
 import { RP_AGGREGATES } from '../devices/contract/influx-layout.ts';
 import { loadTorgConfig, type TorgConfig } from '../devices/torg/torg-config.schema.ts';
@@ -67,6 +68,24 @@ export interface ServiceHandle {
   /** The API routes mounted (empty for role writer): what the route-matrix test checks. */
   routes: readonly AnyRoute[];
   stop(): Promise<void>;
+}
+
+/**
+ * The writer's hook for births on its own connection (ingest/writer.ts): an unknown device becomes
+ * provisionally pending, so its first readings right behind the birth are stored, not dead-lettered.
+ * Only a birth that matches the contract and names the device of its topic counts.
+ */
+function provisionalBirths(directory: DeviceDirectory, now: () => number) {
+  return (torg: string, _gateway: string, device: string, payload: Buffer): void => {
+    let json: unknown;
+    try {
+      json = JSON.parse(payload.toString('utf8'));
+    } catch {
+      return;
+    }
+    const birth = deviceBirthSchema.safeParse(json);
+    if (birth.success && birth.data.device === device) directory.provisional(device, torg, now());
+  };
 }
 
 /** Alert evaluation period; each live change of a torg evaluates that torg at once as well. */
@@ -131,7 +150,7 @@ export async function startService(config: IngestConfig, deps: ServiceDeps = {})
         logger: log,
         metricsRegistry,
         ...(deps.defaultMetrics !== undefined ? { defaultMetrics: deps.defaultMetrics } : {}),
-        ...(check ? { devices: directory, onBirth: (torg: string, _gw: string, device: string) => directory.provisional(device, torg, now()) } : {}),
+        ...(check ? { devices: directory, onBirth: provisionalBirths(directory, now) } : {}),
       });
       cleanups.push(() => ingest.stop());
       return { ingest, apiPort: null, control: null, live: null, routes: [], stop: cleanup };
@@ -257,7 +276,7 @@ export async function startService(config: IngestConfig, deps: ServiceDeps = {})
       logger: log,
       metricsRegistry,
       ...(deps.defaultMetrics !== undefined ? { defaultMetrics: deps.defaultMetrics } : {}),
-      ...(check ? { devices: directory, onBirth: (torg: string, _gw: string, device: string) => directory.provisional(device, torg, now()) } : {}),
+      ...(check ? { devices: directory, onBirth: provisionalBirths(directory, now) } : {}),
       onAccepted: (torg, gateway, device, timeMs) => {
         control.onReading(torg, gateway, device, timeMs);
         lateData.observe(torg, timeMs, now());

@@ -35,7 +35,7 @@ export interface IngestDeps {
    * birth) on its reading connection and calls this synchronously, in arrival order with the readings
    * (DeviceDirectory.provisional). The registry work is the control plane's, on its own connection.
    */
-  onBirth?: (torg: string, gateway: string, device: string) => void;
+  onBirth?: (torg: string, gateway: string, device: string, payload: Buffer) => void;
   /** Called for every stored reading (the control plane's liveness hook). */
   onAccepted?: (torg: string, gateway: string, device: string, timeMs: number) => void;
 }
@@ -167,7 +167,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
       const birth = deps.onBirth !== undefined ? BIRTH_TOPIC.exec(m.topic) : null;
       if (birth === null) return pipeline.handle(m);
       try {
-        deps.onBirth!(birth[1]!, birth[2]!, birth[3]!);
+        deps.onBirth!(birth[1]!, birth[2]!, birth[3]!, m.payload);
       } finally {
         m.complete();
       }

@@ -6,10 +6,16 @@
  *
  *   tsx scripts/gateway-configs.ts [--torg-config F] [--out-dir D] [--central-url U] [--site-url U]
  *                                  [--http-port-base N] [--report-interval S] [--no-devices] [--torg ids...]
+ *                                  [--dev-mode | --bootstrap-username U]   (password: env GATEWAY_BOOTSTRAP_PASSWORD)
  *
  * `devices` lists the simulator's inventory (DevEUI → model, and the counters' reporting interval,
  * which must equal the simulator's --step). With --no-devices it stays empty and the gateway takes
  * both from the LNS device tags the simulator sets (gateway/sources/model-resolver.ts).
+ * Security (issue 4): with `provisioning` the gateway has no MQTT credentials of its own; it logs in
+ * as the shared bootstrap user, asks for its credentials with the torg's provisioning key (env
+ * GATEWAY_PROVISIONING_KEY, given by scripts/stack.sh at spawn) and keeps them in its data dir
+ * (<out-dir>/<torg>/credentials.json). `devMode` instead lets it run against an anonymous broker.
+ * The files hold the bootstrap password, so they are written mode 0600.
  * Prints one line per gateway: `<torg>\t<config file>\t<http port>`.
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
@@ -35,6 +41,10 @@ export interface GatewayConfigsOptions {
   devices: boolean;
   torg?: readonly string[] | undefined;
   logLevel?: GatewayConfig['logLevel'];
+  /** The shared bootstrap user of the central broker; the key comes from GATEWAY_PROVISIONING_KEY. */
+  provisioning?: { bootstrapUsername: string; bootstrapPassword: string } | undefined;
+  /** Anonymous central broker (development stack, STACK_SECURITY=off). */
+  devMode?: boolean | undefined;
 }
 
 export interface GeneratedGatewayConfig {
@@ -61,6 +71,8 @@ export function gatewayConfigFor(torg: Torg, index: number, o: GatewayConfigsOpt
     devices,
     sources: [{ type: 'mqtt', name: 'site-lns', url: o.siteUrl, topics: [chirpstackUpTopic(torg.id, '+')], format: 'chirpstack-v4' }],
     logLevel: o.logLevel ?? 'info',
+    ...(o.provisioning !== undefined ? { provisioning: { ...o.provisioning } } : {}),
+    ...(o.devMode === true ? { devMode: true } : {}),
   };
   // The same validation the gateway runs at start-up: a bad option fails here, naming the key.
   return parseGatewayConfig(input);
@@ -81,7 +93,7 @@ export function buildGatewayConfigs(torgConfig: TorgConfig, o: GatewayConfigsOpt
 export function writeGatewayConfigs(generated: readonly GeneratedGatewayConfig[]): void {
   for (const g of generated) {
     mkdirSync(join(g.file, '..'), { recursive: true });
-    writeFileSync(`${g.file}.tmp`, `${JSON.stringify(g.config, null, 2)}\n`);
+    writeFileSync(`${g.file}.tmp`, `${JSON.stringify(g.config, null, 2)}\n`, { mode: 0o600 });
     // rename(2) is atomic: a gateway starting meanwhile never reads half a file.
     renameSync(`${g.file}.tmp`, g.file);
   }
@@ -109,7 +121,9 @@ function main(): void {
     .option('--http-host <host>', 'HTTP listen address', '127.0.0.1')
     .option('--report-interval <seconds>', 'counters\' reporting interval = the simulator\'s --step', positiveInt, 60)
     .option('--no-devices', 'no per-device config: models and intervals from the LNS tags')
-    .option('--torg <ids...>', 'only these torg');
+    .option('--torg <ids...>', 'only these torg')
+    .option('--dev-mode', 'anonymous central broker (development only)')
+    .option('--bootstrap-username <user>', 'provision with this bootstrap user; its password from env GATEWAY_BOOTSTRAP_PASSWORD');
   program.parse();
   const o = program.opts<{
     torgConfig: string;
@@ -121,7 +135,16 @@ function main(): void {
     reportInterval: number;
     devices: boolean;
     torg?: string[];
+    devMode?: boolean;
+    bootstrapUsername?: string;
   }>();
+  let provisioning: GatewayConfigsOptions['provisioning'];
+  if (o.bootstrapUsername !== undefined) {
+    // Not an option: argv is readable by every local user (/proc/<pid>/cmdline).
+    const password = process.env['GATEWAY_BOOTSTRAP_PASSWORD'];
+    if (!password) throw new PlatformError('E_CONFIG_INVALID', 'GATEWAY_BOOTSTRAP_PASSWORD: required with --bootstrap-username');
+    provisioning = { bootstrapUsername: o.bootstrapUsername, bootstrapPassword: password };
+  }
   const generated = buildGatewayConfigs(loadTorgConfig(o.torgConfig), {
     outDir: o.outDir,
     centralUrl: o.centralUrl,
@@ -131,6 +154,8 @@ function main(): void {
     reportIntervalSeconds: o.reportInterval,
     devices: o.devices,
     torg: o.torg,
+    provisioning,
+    devMode: o.devMode,
   });
   writeGatewayConfigs(generated);
   for (const g of generated) process.stdout.write(`${g.torg}\t${g.file}\t${g.httpPort}\n`);

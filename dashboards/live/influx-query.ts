@@ -44,12 +44,12 @@ export function influxQuery(opts: InfluxQueryOptions): InfluxQuery {
     u.searchParams.set('db', opts.db);
     u.searchParams.set('epoch', 'ms');
     u.searchParams.set('q', influxql);
-    if (opts.username !== undefined) u.searchParams.set('u', opts.username);
-    if (opts.password !== undefined) u.searchParams.set('p', opts.password);
+    // Basic auth in a header, not u/p in the URL (InfluxDB 1.x accepts both; 2.x/3.x's v1 API takes the token as password).
+    const headers: Record<string, string> = opts.password !== undefined ? { authorization: `Basic ${Buffer.from(`${opts.username ?? ''}:${opts.password}`).toString('base64')}` } : {};
     let res: Response;
     let text: string;
     try {
-      res = await fetch(u, { signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000) });
+      res = await fetch(u, { headers, signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000) });
       text = await res.text();
     } catch (err) {
       throw new PlatformError('E_INFLUX_UNAVAILABLE', `query: ${(err as Error).message}`, { cause: err });

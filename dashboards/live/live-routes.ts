@@ -12,7 +12,9 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { z } from 'zod';
 import { slugSchema } from '../../devices/contract/reading.schema.ts';
 import { openingStatus } from '../../devices/torg/opening-hours.ts';
+import { presentedToken } from '../../ingest/api/app.ts';
 import { ApiError, HANDLED, defineRoute, type AnyRoute } from '../../ingest/api/route.ts';
+import type { TokenStore } from '../../ingest/api/token-store.ts';
 import { busyBand, UsualBusy } from './busy-history.ts';
 import type { AlertsView } from './live-state.ts';
 import type { LiveService } from './live-service.ts';
@@ -34,6 +36,13 @@ export interface LiveRoutesDeps {
   publicCacheMs?: number;
   /** Browser reconnection delay sent as `retry:`; default 5 s. */
   retryMs?: number;
+  /**
+   * When given, an open stream's token is verified again at every heartbeat and the stream ended once
+   * it is revoked or expired: the route's role check runs only when the stream opens, and a wall
+   * screen's stream stays open all day. The browser's reconnect then gets 401, and EventSource does
+   * not retry a non-200 answer (HTML Living Standard §9.2.3).
+   */
+  tokens?: Pick<TokenStore, 'verify'>;
 }
 
 const torgParams = z.object({ torg: slugSchema });
@@ -160,7 +169,28 @@ export function liveRoutes(deps: LiveRoutesDeps): AnyRoute[] {
         const unsubscribe = live.onChange((c: LiveChange) => {
           if (query.torg === undefined || c.torg.id === query.torg) write(sseFrame('change', c));
         });
-        const heartbeat = setInterval(() => write(': heartbeat\n\n'), heartbeatMs);
+        let checking = false;
+        const recheck = (tokens: Pick<TokenStore, 'verify'>) => {
+          if (checking || done) return;
+          checking = true;
+          tokens
+            .verify(presentedToken(req) ?? '')
+            .then(
+              (p) => {
+                if (p === null && !done) {
+                  end();
+                  res.end();
+                }
+              },
+              // A token store that cannot answer now is not a revocation; the next heartbeat asks again.
+              (err: unknown) => live.logger.warn({ err }, 'live: stream token could not be re-verified'),
+            )
+            .finally(() => (checking = false));
+        };
+        const heartbeat = setInterval(() => {
+          write(': heartbeat\n\n');
+          if (deps.tokens) recheck(deps.tokens);
+        }, heartbeatMs);
         req.on('close', end);
         const overview = live.overview();
         write(`retry: ${deps.retryMs ?? 5_000}\n\n`);

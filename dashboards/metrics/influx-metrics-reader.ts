@@ -52,7 +52,7 @@ export class InfluxMetricsReader implements MetricsStore {
     this.url = opts.url.replace(/\/$/, '');
     this.db = opts.db;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
-    this.auth = opts.password !== undefined ? { u: opts.username ?? 'itorg', p: opts.password } : {};
+    this.auth = opts.password !== undefined ? { authorization: `Basic ${Buffer.from(`${opts.username ?? ''}:${opts.password}`).toString('base64')}` } : {};
   }
 
   async query(influxql: string): Promise<Record<string, unknown>[]> {
@@ -61,8 +61,9 @@ export class InfluxMetricsReader implements MetricsStore {
     try {
       const response = await fetch(`${this.url}/query`, {
         method: 'POST',
-        // In the POST body, not the URL: credentials stay out of access logs.
-        body: new URLSearchParams({ q: influxql, db: this.db, epoch: 'ms', ...this.auth }),
+        body: new URLSearchParams({ q: influxql, db: this.db, epoch: 'ms' }),
+        // Basic auth in a header: credentials stay out of URLs and access logs.
+        headers: this.auth,
         signal: AbortSignal.timeout(this.timeoutMs),
       });
       status = response.status;

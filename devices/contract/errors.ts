@@ -21,6 +21,8 @@ export const ERROR_CODES = {
   E_INFLUX_UNAVAILABLE: { retriable: true, message: 'InfluxDB is unreachable or failing; the write is retried' },
   E_CONFIG_INVALID: { retriable: false, message: 'configuration is invalid' },
   E_MQTT_UNAVAILABLE: { retriable: true, message: 'MQTT broker is unreachable' },
+  E_BOOKING_FEED_UNAVAILABLE: { retriable: true, message: 'a booking feed (ICS URL or file) could not be read (timeout, HTTP error, too large)' },
+  E_BOOKING_FEED_INVALID: { retriable: false, message: 'a booking feed is not a usable ICS calendar' },
 } as const satisfies Record<string, { retriable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -155,3 +155,30 @@ export const AGG_HOURLY_MEASUREMENT = {
     completeness: 'float',
   },
 } as const;
+
+/**
+ * Monthly effektmål indicator values (issue 6, dashboards/indicators), one point per indicator ×
+ * scope (torg id or municipality name) at the start of the Oslo month, in RP_AGGREGATES. The status
+ * and the definition version are fields, not tags: a recompute under a new status or version must
+ * replace the point, not add a second series. InfluxDB merges the field sets of a rewritten point, so
+ * a field that became null would linger: the store (dashboards/indicators/indicator-store.ts) deletes
+ * the month before rewriting it, and `valueKnown` (always written) tells a reader whether `value` holds.
+ */
+export const INDICATOR_MEASUREMENT = {
+  measurement: 'indicator',
+  tags: ['indicator', 'scopeId'],
+  fields: {
+    definitionVersion: 'string',
+    effectGoal: 'integer',
+    valueKnown: 'boolean',
+    value: 'float',
+    previousMonthValue: 'float',
+    trendVsPreviousMonth: 'float',
+    trendVsBaseline: 'float',
+    expected: 'float',
+    status: 'string',
+    completeness: 'float',
+    lowCompleteness: 'boolean',
+    missing: 'string',
+  },
+} as const;

@@ -245,7 +245,9 @@ export function createApiApp(opts: ApiAppOptions): express.Express {
           return r.data;
         };
         const params = parse(route.params, req.params, 'path');
-        const query = parse(route.query, { ...(req.query as Record<string, unknown>) }, 'query');
+        // `lang` is the API's own parameter (langOf), valid on every route; each route validates the rest.
+        const { lang: _lang, ...routeQuery } = req.query as Record<string, unknown>;
+        const query = parse(route.query, routeQuery, 'query');
         const body = parse(route.body, req.body, 'body');
         const out = await route.handler({ params, query, body, principal, lang, req, res });
         if (out === HANDLED || res.headersSent) return;

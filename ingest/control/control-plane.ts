@@ -98,7 +98,8 @@ export interface GatewayLiveness {
 export interface ControlPlane {
   /** The pipeline's hook (MessagePipelineOptions.onAccepted): device and gateway liveness, no parsing. */
   onReading(torg: string, gateway: string, device: string, timeMs: number): void;
-  assign(device: string, torg: string, place: Place, at: number | undefined, actor: Actor): Promise<AssignmentRecord>;
+  /** `options.moveTorg` moves the device to another torg (the registry's AssignInput.moveTorg). */
+  assign(device: string, torg: string, place: Place, at: number | undefined, actor: Actor, options?: { moveTorg?: boolean }): Promise<AssignmentRecord>;
   decommission(device: string, at: number | undefined, actor: Actor): Promise<DeviceRecord>;
   setDeviceConfig(device: string, input: DeviceConfigInput, actor: Actor): Promise<DeviceRecord>;
   /** Evaluates liveness at `now()`, updates nothing else; logs and counts transitions. */
@@ -153,6 +154,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
 
   // ----- metrics
   const registers = [opts.metricsRegistry];
+  // Outcomes: created, known, torg_conflict (a gateway of another torg than the device's), invalid,
+  // dropped_queue_full, device_limit, unknown_gateway, failed.
   const births = new Counter({ name: 'ingest_device_births_total', help: 'Device births received, by outcome', labelNames: ['outcome'], registers });
   const ruleAssignments = new Counter({ name: 'ingest_rule_assignments_total', help: 'Pending devices assigned by an assignment rule', registers });
   const transitions = new Counter({ name: 'ingest_liveness_transitions_total', help: 'Liveness state changes, by kind and new state', labelNames: ['kind', 'to'], registers });
@@ -216,12 +219,15 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     });
   }
 
+  /** `torg/gateway` of the gateway that last announced the device (another torg's after an admin's move). */
+  const announcerKey = (record: DeviceRecord): string => `${record.gatewayTorg ?? record.torg}/${record.gateway}`;
+
   // Non-decommissioned devices by the gateway that last announced them (maxDevicesPerGateway).
   const devicesByGateway = new Map<string, Set<string>>();
   const gatewayOfDevice = new Map<string, string>();
   function countDevice(record: DeviceRecord): void {
     const prev = gatewayOfDevice.get(record.id);
-    const next = record.status === 'decommissioned' ? undefined : `${record.torg}/${record.gateway}`;
+    const next = record.status === 'decommissioned' ? undefined : announcerKey(record);
     if (prev === next) return;
     if (prev !== undefined) {
       const set = devicesByGateway.get(prev);
@@ -257,6 +263,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     );
 
   async function publishConfig(record: DeviceRecord): Promise<void> {
+    // Moved by an admin and not yet announced by a gateway of its new torg: no gateway is to get its
+    // config (the old torg's was cleared by the move); the new torg's gateway gets it after its birth.
+    if (record.gatewayTorg !== undefined) return;
     const entry = directory.lookup(record.id);
     // A device assigned to torg A announced by a gateway of torg B (moved without an admin, or spoofed):
     // B's gateway gets nothing about it; its readings from B are dead-lettered.
@@ -310,7 +319,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     // Synchronous, before any await (see the header): the next reading of this device is checked
     // against this entry. Active and decommissioned entries are not the birth's to change.
     const previous = directory.lookup(device);
-    if (previous === undefined || previous.s === 'pending') directory.set(device, { s: 'pending', t: torg });
+    // A pending device of another torg stays that torg's: the registry will refuse this birth (torg_conflict).
+    if (previous === undefined || (previous.s === 'pending' && previous.t === torg)) directory.set(device, { s: 'pending', t: torg });
     queuedBirths++;
     void enqueue(() => handleBirth(torg, gateway, birth, previous))
       .catch((err: unknown) => {
@@ -327,6 +337,31 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       .finally(() => queuedBirths--);
   }
 
+  /**
+   * A birth from a gateway of another torg than the device's (issue 4, spoofing): the registry keeps
+   * the record, so nothing else changes either — directory, liveness, config. Only an admin moves a
+   * device between torg (assign with moveTorg).
+   */
+  async function torgConflict(record: DeviceRecord, torg: string, gateway: string): Promise<void> {
+    births.inc({ outcome: 'torg_conflict' });
+    // onBirth marks a device the directory did not know as pending in the birth's torg; undo that.
+    const current = directory.lookup(record.id);
+    const entry = await entryFor(record);
+    if (current?.s !== entry.s || current.t !== entry.t) {
+      directory.set(record.id, entry);
+      scheduleDirectory();
+    }
+    log.warn(
+      { device: record.id, deviceTorg: record.torg, deviceGateway: `${record.gatewayTorg ?? record.torg}/${record.gateway}`, announcedBy: `${torg}/${gateway}` },
+      'device birth from a gateway of another torg ignored; only an admin moves a device between torg',
+    );
+  }
+
+  /** Removes the retained config at the gateway that last announced `record` [MQTT-3.3.1-10]. */
+  async function clearConfig(record: DeviceRecord): Promise<void> {
+    await publish(topics.deviceConfig(record.gatewayTorg ?? record.torg, record.gateway, record.id), '', 'device config clear');
+  }
+
   async function handleBirth(torg: string, gateway: string, birth: DeviceBirth, previous: DirectoryEntry | undefined): Promise<void> {
     const gwKey = `${torg}/${gateway}`;
     if (!knownGateways.has(gwKey)) {
@@ -340,6 +375,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       liveness.addGateway(torg, gateway);
     }
     const before = await registry.getDevice(birth.device);
+    if (before !== null && before.torg !== torg) {
+      await torgConflict(before, torg, gateway);
+      return;
+    }
     const ofGateway = devicesByGateway.get(gwKey);
     if (!ofGateway?.has(birth.device) && (ofGateway?.size ?? 0) >= maxDevicesPerGateway) throw new DeviceLimitError();
     const match = matchAssignmentRule(opts.rules, { torg, gateway, source: birth.source, model: birth.model, labels: birth.labels, name: birth.name });
@@ -355,6 +394,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       ...(expectedIntervalS !== undefined ? { expectedIntervalS } : {}),
     });
     let record = announced.device;
+    // Another writer of the same registry file (the CLI) may have moved the device since getDevice.
+    if (announced.torgConflict) {
+      await torgConflict(record, torg, gateway);
+      return;
+    }
     births.inc({ outcome: announced.created ? 'created' : 'known' });
     if (announced.created) log.info({ device: record.id, torg, gateway, model: record.model }, 'new device pending');
     if (record.status === 'pending' && match !== null) {
@@ -373,12 +417,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     directory.set(record.id, entry);
     trackLiveness(record, entry.t);
     countDevice(record);
-    // The device moved to another gateway: the old one's retained config is cleared [MQTT-3.3.1-10].
-    // Only when the new gateway is one the device's readings may come from (entry.t): a gateway of
-    // another torg announcing a device assigned elsewhere must not wipe that torg's config.
-    if (before !== null && (before.torg !== record.torg || before.gateway !== record.gateway) && entry.t === record.torg) {
-      await publish(topics.deviceConfig(before.torg, before.gateway, record.id), '', 'device config clear');
-    }
+    // The device moved to another gateway of its torg: the old one's retained config is cleared [MQTT-3.3.1-10].
+    if (before !== null && announcerKey(before) !== announcerKey(record) && entry.t === record.torg) await clearConfig(before);
     await publishConfig(record);
     if (previous?.s !== entry.s || previous.t !== entry.t) scheduleDirectory();
   }
@@ -481,11 +521,18 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       liveness.deviceSeen(device, timeMs, t);
       liveness.gatewaySeen(torg, gateway, t);
     },
-    assign: (device, torg, place, at, actor) =>
+    assign: (device, torg, place, at, actor, options = {}) =>
       enqueue(async () => {
-        const a = await registry.assign({ device, torg, place, ...(at !== undefined ? { at } : {}) });
-        log.info({ device, torg, place, validFrom: a.validFrom, actor: actor.name }, 'device assigned');
+        const before = await registry.getDevice(device);
+        const a = await registry.assign({ device, torg, place, ...(at !== undefined ? { at } : {}), ...(options.moveTorg === true ? { moveTorg: true } : {}) });
         const record = await registry.getDevice(device);
+        if (before !== null && record !== null && before.torg !== record.torg) {
+          log.info({ device, from: before.torg, to: record.torg, place, validFrom: a.validFrom, actor: actor.name }, 'device moved to another torg');
+          // The old torg's gateway no longer gets the device's config, so it no longer places its readings.
+          if (before.gatewayTorg === undefined) await clearConfig(before);
+        } else {
+          log.info({ device, torg, place, validFrom: a.validFrom, actor: actor.name }, 'device assigned');
+        }
         if (record) await afterChange(record);
         return a;
       }),

@@ -49,7 +49,13 @@ const deviceParams = z.object({ id: deviceIdSchema }).strict();
 const torgQuery = z.object({ torg: slugSchema.optional() }).strict();
 
 export const assignBodySchema = z
-  .object({ torg: slugSchema, place: placeSchema, at: instantSchema.optional() })
+  .object({
+    torg: slugSchema,
+    place: placeSchema,
+    at: instantSchema.optional(),
+    /** Required when `torg` is not the device's torg: moving a device between torg is explicit (E_REGISTRY_TORG_MISMATCH otherwise). */
+    moveTorg: z.boolean().optional(),
+  })
   .strict()
   .meta({ id: 'AssignRequest' });
 export const decommissionBodySchema = z.object({ at: instantSchema.optional() }).strict().default({}).meta({ id: 'DecommissionRequest' });
@@ -142,11 +148,13 @@ export function registryRoutes(deps: RegistryRoutesDeps): AnyRoute[] {
       path: '/api/v1/devices/{id}/assign',
       access: 'admin',
       tag: 'registry',
-      summary: 'Place a device in a zone or on an entrance line from `at` (default now); the previous placement keeps its history',
+      summary:
+        'Place a device in a zone or on an entrance line from `at` (default now); the previous placement keeps its history. moveTorg: true moves it to another torg',
       params: deviceParams,
       body: assignBodySchema,
       response: assignmentRecordSchema,
-      handler: ({ params, body, principal }) => control.assign(params.id, body.torg, body.place, body.at, { name: principal!.name }),
+      handler: ({ params, body, principal }) =>
+        control.assign(params.id, body.torg, body.place, body.at, { name: principal!.name }, body.moveTorg === true ? { moveTorg: true } : {}),
     }),
     defineRoute({
       method: 'post',

@@ -79,6 +79,14 @@ export interface ProvisioningService {
 
 const REQUEST_PREFIX = topics.provisionRequest('');
 
+/**
+ * Gateway ids that are fixed levels at the gateway's position of the topic tree
+ * (devices/contract/mqtt-topics.ts): a gateway `alerts` would be granted writes under
+ * `itorg/v1/{torg}/alerts/`, where alert events are published, so its messages would reach alert
+ * subscribers as alerts.
+ */
+export const RESERVED_GATEWAY_IDS: ReadonlySet<string> = new Set(['alerts']);
+
 interface Job {
   clientId: string;
   responseTopic: string;
@@ -127,6 +135,7 @@ export async function startProvisioningService(opts: ProvisioningServiceOptions)
     if (!parsed.success) throw new Refusal('E_PROVISION_INVALID', parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
     if (job.correlationData === undefined) throw new Refusal('E_PROVISION_INVALID', 'no Correlation Data');
     const { torg, gateway, key } = parsed.data;
+    if (RESERVED_GATEWAY_IDS.has(gateway)) throw new Refusal('E_PROVISION_INVALID', `gateway id "${gateway}" is reserved (a level of the topic tree)`);
     const verdict = await opts.keys.verify(torg, key);
     if (verdict === 'invalid') throw new Refusal('E_PROVISION_KEY_INVALID', torg);
     if (verdict === 'disabled') throw new Refusal('E_PROVISION_KEY_DISABLED', torg);

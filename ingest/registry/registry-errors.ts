@@ -37,8 +37,8 @@ export const REGISTRY_ERROR_CODES = {
   },
   E_REGISTRY_TORG_MISMATCH: {
     retriable: false,
-    message: 'the device was announced by a gateway of another torg; assign it to that torg',
-    nb: 'enheten ble meldt inn av en gateway på et annet torg; tilordne den til det torget',
+    message: 'the device belongs to another torg; assign it there, or pass moveTorg to move it to this torg',
+    nb: 'enheten hører til et annet torg; tilordne den der, eller angi moveTorg for å flytte den til dette torget',
   },
   E_REGISTRY_HISTORY_ORDER: {
     retriable: false,

@@ -94,9 +94,18 @@ export const unitsSchema = z.record(z.string().min(1).max(64), z.string().max(32
 export const deviceRecordSchema = z
   .object({
     id: deviceIdSchema,
-    /** Torg and gateway that announced the device most recently. */
+    /**
+     * The torg the device belongs to: set by its first birth, changed only by an admin (AssignInput
+     * `moveTorg`). A birth from a gateway of another torg never changes it (issue 4, spoofing).
+     */
     torg: slugSchema,
+    /** The gateway of `torg` that announced the device most recently (of `gatewayTorg` when that is set). */
     gateway: slugSchema,
+    /**
+     * Present only after an admin moved the device to another torg and before a gateway of the new
+     * torg announced it: the torg of `gateway`, whose retained config the move cleared.
+     */
+    gatewayTorg: slugSchema.optional(),
     model: z.string().min(1).max(128),
     kinds: z.array(z.enum(READING_KINDS)).min(1),
     units: unitsSchema,
@@ -164,6 +173,11 @@ export const assignInputSchema = z
     place: placeSchema,
     /** When the device was placed there; default now. May lie in the past (an admin backdates to first sighting). */
     at: instantSchema.optional(),
+    /**
+     * Required to assign the device to another torg than its record's: moving a device between torg is
+     * an explicit admin action, never a side effect of which gateway announced it.
+     */
+    moveTorg: z.boolean().optional(),
   })
   .strict();
 export type AssignInput = z.infer<typeof assignInputSchema>;
@@ -189,6 +203,11 @@ export interface AnnounceResult {
   device: DeviceRecord;
   /** True when this announce created the record (a new pending device). */
   created: boolean;
+  /**
+   * True when the birth came from a gateway of another torg than the record's: the record is returned
+   * unchanged (no field, not even lastSeenAt, is taken from such a birth).
+   */
+  torgConflict: boolean;
 }
 
 export interface Registry {
@@ -204,9 +223,12 @@ export interface Registry {
   setGatewayStatus(torg: string, id: string, status: GatewayStatus): Promise<GatewayRecord>;
 
   /**
-   * A device birth. Unknown hardware id: a new **pending** record. Known: the same record, its
-   * reported fields (torg, gateway, model, kinds, units, class, interval) replaced and lastSeenAt
-   * moved; the status is kept (a decommissioned device stays decommissioned).
+   * A device birth. Unknown hardware id: a new **pending** record. Known, announced by a gateway of
+   * the record's torg: the same record, its reported fields (gateway, model, kinds, units, class,
+   * interval) replaced and lastSeenAt moved; the status is kept (a decommissioned device stays
+   * decommissioned). Known, announced by a gateway of another torg (whatever the status): nothing
+   * changes and `torgConflict` is true — otherwise any torg's gateway could take a device out of its
+   * torg by announcing its hardware id (issue 4, spoofing).
    */
   announceDevice(input: DeviceAnnounce): Promise<AnnounceResult>;
   getDevice(id: string): Promise<DeviceRecord | null>;
@@ -215,7 +237,9 @@ export interface Registry {
 
   /**
    * Places a device at `at` (default now), in one transaction: closes the open assignment at `at`,
-   * opens the new one, sets the status active. Assigning the place it already holds returns the open
+   * opens the new one, sets the status active. Another torg than the record's is refused
+   * (E_REGISTRY_TORG_MISMATCH) unless `moveTorg` is set; then the record's torg becomes the new one
+   * and its gateway stays (with `gatewayTorg` the old torg) until a gateway of the new torg announces it. Assigning the place it already holds returns the open
    * assignment unchanged (re-running an assignment rule does not fragment the history).
    */
   assign(input: AssignInput): Promise<AssignmentRecord>;

@@ -126,6 +126,13 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE device ADD COLUMN enabled INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1));
   ALTER TABLE device ADD COLUMN interval_override_s INTEGER CHECK (interval_override_s IS NULL OR interval_override_s > 0);
   `,
+  // An admin's move to another torg (AssignInput.moveTorg). torg/gateway keep naming the gateway that
+  // announced the device (their foreign key to gateway holds); moved_to_torg is the torg the device
+  // belongs to until a gateway of that torg announces it, which clears it. ADD COLUMN keeps the
+  // table (a rebuild would need foreign_keys off, https://www.sqlite.org/lang_altertable.html#otheralter).
+  `
+  ALTER TABLE device ADD COLUMN moved_to_torg TEXT REFERENCES torg (id);
+  `,
 ];
 
 interface TorgRow {
@@ -155,6 +162,7 @@ interface DeviceRow {
   last_seen_at: number;
   enabled: number;
   interval_override_s: number | null;
+  moved_to_torg: string | null;
 }
 interface AssignmentRow {
   device: string;
@@ -194,11 +202,16 @@ function toGateway(r: GatewayRow): GatewayRecord {
     lastSeenAt: r.last_seen_at,
   });
 }
+/** The torg the device belongs to (DeviceRecord.torg). */
+function torgOf(r: DeviceRow): string {
+  return r.moved_to_torg ?? r.torg;
+}
 function toDevice(r: DeviceRow): DeviceRecord {
   return deviceRecordSchema.parse({
     id: r.id,
-    torg: r.torg,
+    torg: torgOf(r),
     gateway: r.gateway,
+    ...(r.moved_to_torg !== null ? { gatewayTorg: r.torg } : {}),
     model: r.model,
     kinds: JSON.parse(r.kinds) as unknown,
     units: JSON.parse(r.units) as unknown,
@@ -240,6 +253,7 @@ export class SqliteRegistry implements Registry {
     insertDevice: Database.Statement<unknown[]>;
     updateDevice: Database.Statement<unknown[]>;
     deviceStatus: Database.Statement<[string, string]>;
+    moveDevice: Database.Statement<{ id: string; torg: string }>;
     deviceConfig: Database.Statement<{ id: string; enabled: number | null; setInterval: number; interval: number | null }>;
     lastAssignment: Database.Statement<[string], AssignmentRow>;
     assignmentAt: Database.Statement<[string, number, number], AssignmentRow>;
@@ -282,7 +296,7 @@ export class SqliteRegistry implements Registry {
       gatewayStatus: db.prepare('UPDATE gateway SET status = ? WHERE torg = ? AND id = ?'),
       getDevice: db.prepare('SELECT * FROM device WHERE id = ?'),
       listDevices: db.prepare(
-        'SELECT * FROM device WHERE (:torg IS NULL OR torg = :torg) AND (:status IS NULL OR status = :status) ORDER BY first_seen_at, id',
+        'SELECT * FROM device WHERE (:torg IS NULL OR COALESCE(moved_to_torg, torg) = :torg) AND (:status IS NULL OR status = :status) ORDER BY first_seen_at, id',
       ),
       insertDevice: db.prepare(
         `INSERT INTO device (id, torg, gateway, model, kinds, units, device_class, expected_interval_s, status, first_seen_at, last_seen_at)
@@ -290,9 +304,11 @@ export class SqliteRegistry implements Registry {
       ),
       updateDevice: db.prepare(
         `UPDATE device SET torg = ?, gateway = ?, model = ?, kinds = ?, units = ?, device_class = ?, expected_interval_s = ?,
-           last_seen_at = MAX(last_seen_at, ?) WHERE id = ?`,
+           last_seen_at = MAX(last_seen_at, ?), moved_to_torg = NULL WHERE id = ?`,
       ),
       deviceStatus: db.prepare('UPDATE device SET status = ? WHERE id = ?'),
+      // Moving back to the announcing gateway's torg needs no override.
+      moveDevice: db.prepare('UPDATE device SET moved_to_torg = CASE WHEN torg = :torg THEN NULL ELSE :torg END WHERE id = :id'),
       deviceConfig: db.prepare(
         `UPDATE device SET enabled = COALESCE(:enabled, enabled),
            interval_override_s = CASE WHEN :setInterval = 1 THEN :interval ELSE interval_override_s END WHERE id = :id`,
@@ -313,20 +329,24 @@ export class SqliteRegistry implements Registry {
       if (!this.stmt.getGateway.get(a.torg, a.gateway)) throw new RegistryError('E_REGISTRY_UNKNOWN_GATEWAY', `${a.torg}/${a.gateway}`);
       const fields = [a.torg, a.gateway, a.model, JSON.stringify(a.kinds), JSON.stringify(a.units), a.deviceClass, a.expectedIntervalS ?? null];
       const existing = this.stmt.getDevice.get(a.id);
+      // A gateway's credentials let it announce any hardware id, so a birth from another torg is not
+      // evidence that the device moved; only an admin moves it (assign with moveTorg).
+      if (existing && torgOf(existing) !== a.torg) return { device: toDevice(existing), created: false, torgConflict: true };
       if (existing) this.stmt.updateDevice.run(...fields, at, a.id);
       else this.stmt.insertDevice.run(a.id, ...fields, at, at);
-      return { device: toDevice(this.stmt.getDevice.get(a.id)!), created: !existing };
+      return { device: toDevice(this.stmt.getDevice.get(a.id)!), created: !existing, torgConflict: false };
     });
 
     this.assignTx = db.transaction((input: AssignInput & { at: number }): AssignmentRow => {
-      const { device, torg, place, at } = input;
+      const { device, torg, place, at, moveTorg } = input;
       this.requirePlace(torg, place);
       const dev = this.stmt.getDevice.get(device);
       if (!dev) throw new RegistryError('E_REGISTRY_UNKNOWN_DEVICE', device);
       if (dev.status === 'decommissioned') throw new RegistryError('E_REGISTRY_DECOMMISSIONED', device);
       // The ingest dead-letters a reading whose device is assigned to another torg than its gateway's
       // (issue 4, spoofing), so such an assignment would silently discard every reading of the device.
-      if (dev.torg !== torg) throw new RegistryError('E_REGISTRY_TORG_MISMATCH', `${device} was announced by ${dev.torg}/${dev.gateway}, not ${torg}`);
+      const move = torgOf(dev) !== torg;
+      if (move && moveTorg !== true) throw new RegistryError('E_REGISTRY_TORG_MISMATCH', `${device} belongs to ${torgOf(dev)}, not ${torg}`);
       const last = this.stmt.lastAssignment.get(device);
       if (last) {
         if (last.valid_to === null && samePlace(last, torg, place)) return last;
@@ -349,6 +369,7 @@ export class SqliteRegistry implements Registry {
         at,
       );
       this.stmt.deviceStatus.run('active', device);
+      if (move) this.stmt.moveDevice.run({ id: device, torg });
       return this.stmt.lastAssignment.get(device)!;
     });
 

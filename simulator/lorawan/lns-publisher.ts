@@ -93,6 +93,21 @@ export function vs133Lines(device: SimDevice): Map<string, string> {
   return out;
 }
 
+/**
+ * Where the installer put the device, as ChirpStack device tags (the gateway passes LNS tags on as the
+ * birth's `labels`, gateway/sources/formats.ts), so that assignment rules place it without an admin
+ * (config/assignment-rules.stack.json). Zone sensors carry `zone`; counters and door contacts stand at
+ * an entrance and carry `entrance` and `line`, since a place on an entrance names one counting line
+ * (devices/contract/device-messages.schema.ts). A counter's readings still name their own line; the
+ * live state and the metrics take only the entrance from its place (dashboards/live/live-state.ts).
+ */
+export function installerTags(device: SimDevice, torg: Torg): Record<string, string> {
+  if (device.zone !== undefined) return { zone: device.zone };
+  if (device.entrance === undefined) return {};
+  const line = device.lines?.[0] ?? torg.entrances.find((e) => e.id === device.entrance)?.lines[0];
+  return line === undefined ? { entrance: device.entrance } : { entrance: device.entrance, line };
+}
+
 function hex32(n: number): string {
   return (n >>> 0).toString(16).padStart(8, '0');
 }
@@ -208,6 +223,7 @@ export class LnsPublisher {
         torg: state.torg.id,
         // Period counts cover the device's reporting interval, which the VS133 uplink does not carry.
         ...(device.role === 'counter' ? { reportIntervalSeconds: String(this.opts.stepSeconds) } : {}),
+        ...installerTags(device, state.torg),
       },
       devAddr: state.devAddr,
       adr: true,

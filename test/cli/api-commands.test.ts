@@ -250,6 +250,13 @@ describe('device and key commands against a small server implementing the agreed
     expect(last().body).toEqual({ torg: 'asker-sentrum', place: { type: 'zone', zone: 'venteomrade' } });
   });
 
+  it('devices assign --move-torg posts moveTorg: true, so the API may move the device to another torg', async () => {
+    const r = await cli(['devices', 'assign', '24e124710c000001', '--torg', 'heggedal', '--zone', 'arbeid', '--move-torg'], env());
+    expect(r.code).toBe(0);
+    expect(last()).toMatchObject({ method: 'POST', path: '/api/v1/devices/24e124710c000001/assign' });
+    expect(last().body).toEqual({ torg: 'heggedal', place: { type: 'zone', zone: 'arbeid' }, moveTorg: true });
+  });
+
   it('devices assign without a place, or with both, is a usage error that sends nothing', async () => {
     const before = seen.length;
     expect((await cli(['devices', 'assign', '24e124710c000001', '--torg', 'asker-sentrum'], env())).code).toBe(2);

@@ -114,11 +114,13 @@ describe('gateway device announcements', () => {
   it('keeps a retained inventory of every device for a subscriber that comes later', async () => {
     const late = await mqtt.connectAsync(central.url, { clientId: 'devices-test-late' });
     try {
-      const inventory = new Promise<unknown>((resolve) => late.on('message', (_t, payload) => resolve(JSON.parse(payload.toString('utf8')))));
       let got: unknown;
       await waitFor(
         'retained inventory listing both devices',
         async () => {
+          // A fresh promise per attempt: the first retained inventory may predate the second device
+          // (the gateway publishes it debounced), and a settled promise would keep answering with it.
+          const inventory = new Promise<unknown>((resolve) => late.once('message', (_t, payload) => resolve(JSON.parse(payload.toString('utf8')))));
           await late.unsubscribeAsync(topics.inventory(TORG, GW));
           await late.subscribeAsync(topics.inventory(TORG, GW), { qos: 1 });
           got = await Promise.race([inventory, new Promise((r) => setTimeout(r, 300))]);

@@ -1,28 +1,30 @@
 /**
- * The stack's whole source path, every part real: the LoRaWAN simulator publishes ChirpStack v4
- * uplink events with Milesight payload bytes on a site Mosquitto; two gateway processes (as
- * scripts/stack.sh runs them, configs from scripts/gateway-configs.ts) decode them into their
- * outboxes and relay to a central Mosquitto; the ingest process writes InfluxDB.
+ * The local stack as `bash scripts/stack.sh up` runs it, secure by default, on free ports with a temp
+ * data dir: central Mosquitto with login and the ACL generated from the registry, InfluxDB, the
+ * service in production mode, seven gateways that provision themselves with their torg's key, the
+ * API and live page. The LoRaWAN simulator runs here (STACK_SIMULATOR=external), over a fixed range, and
+ * publishes ChirpStack v4 uplink events with Milesight payload bytes on the stack's site broker; its
+ * installer tags let config/assignment-rules.stack.json place every device.
  *
- * heggedal's gateway has the simulator inventory in its config `devices`; royken's has none and
- * must take model and reporting interval from the LNS tags. Expected points are derived from the
- * simulator's readings for the same range (re-simulated here with the same seed), by the rules of
- * the vendor formats, not from anything the pipeline reports.
+ * Expected points are derived from the simulator's readings for the same range (re-simulated here
+ * with the same seed), by the rules of the vendor formats, not from anything the pipeline reports;
+ * expected places from the torg model and the simulator's inventory.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReadingInput } from '../../devices/contract/reading.schema.ts';
 import { loadTorgConfig } from '../../devices/torg/torg-config.schema.ts';
-import { buildGatewayConfigs, writeGatewayConfigs, type GeneratedGatewayConfig } from '../../scripts/gateway-configs.ts';
 import { runLnsSimulator } from '../../simulator/lorawan/main.ts';
 import type { LnsPublishStats } from '../../simulator/lorawan/lns-publisher.ts';
-import { TorgSimulator } from '../../simulator/model.ts';
-import { freePort, startInfluxDB, startMosquitto, type InfluxHandle, type MosquittoHandle } from '../support/services.ts';
+import { TorgSimulator, buildInventory } from '../../simulator/model.ts';
+import { freePort, queryResponseSchema } from '../support/services.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TORG_CONFIG = join(REPO_ROOT, 'config/torg.asker.sample.json');
@@ -49,28 +51,97 @@ async function waitFor<T>(probe: () => Promise<T>, done: (v: T) => boolean, time
   }
 }
 
-interface Child {
-  name: string;
-  child: ChildProcess;
-  exited: Promise<number | string>;
-  output: () => string;
+const DB = 'innbyggertorg';
+
+interface Ports {
+  mqtt: number;
+  site: number;
+  influx: number;
+  influxRpc: number;
+  ingestHttp: number;
+  api: number;
+  /** The i-th gateway (torg config order) serves HTTP on gatewayBase + i. */
+  gatewayBase: number;
 }
-function spawnTs(name: string, entry: string, env: Record<string, string>): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  // Kept for failure messages; bounded so a chatty child cannot grow the test's memory.
-  const keep = (chunk: Buffer) => {
-    out = (out + chunk.toString('utf8')).slice(-20_000);
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** Free ports for every listener; the gateways need `gateways` consecutive ones. */
+async function allocatePorts(gateways: number): Promise<Ports> {
+  const taken = new Set<number>();
+  const one = async () => {
+    for (;;) {
+      const p = await freePort();
+      if (!taken.has(p)) {
+        taken.add(p);
+        return p;
+      }
+    }
   };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
-  return { name, child, exited, output: () => out };
+  const ports = { mqtt: await one(), site: await one(), influx: await one(), influxRpc: await one(), ingestHttp: await one(), api: await one() };
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = await freePort();
+    const range = Array.from({ length: gateways }, (_, i) => base + i);
+    if (range.some((p) => taken.has(p) || p > 65_535)) continue;
+    if ((await Promise.all(range.map(portFree))).every(Boolean)) return { ...ports, gatewayBase: base };
+  }
+  throw new Error(`no ${gateways} consecutive free ports`);
 }
-async function stopChild(c: Child | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | string | undefined> {
-  if (c === undefined) return undefined;
-  if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill(signal);
-  return c.exited;
+
+function stackEnv(dir: string, p: Ports): Record<string, string> {
+  return {
+    STACK_DATA_DIR: dir,
+    STACK_MQTT_PORT: String(p.mqtt),
+    STACK_SITE_MQTT_PORT: String(p.site),
+    STACK_INFLUX_PORT: String(p.influx),
+    STACK_INFLUX_RPC_PORT: String(p.influxRpc),
+    STACK_INGEST_HTTP_PORT: String(p.ingestHttp),
+    STACK_API_PORT: String(p.api),
+    STACK_GATEWAY_HTTP_BASE: String(p.gatewayBase),
+    STACK_DB: DB,
+    STACK_SIMULATOR: 'external',
+    SIM_TORG_CONFIG: TORG_CONFIG,
+    SIM_STEP: String(STEP_S),
+  };
+}
+
+/** Runs scripts/stack.sh; resolves with its exit code and combined output. */
+function runStack(args: string[], env: Record<string, string>): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    // STACK_SECURITY is left unset: the default must be the secure stack.
+    const { STACK_SECURITY: _ignored, ...base } = process.env;
+    execFile('bash', [join(REPO_ROOT, 'scripts/stack.sh'), ...args], { cwd: REPO_ROOT, env: { ...base, ...env }, timeout: 200_000, maxBuffer: 4 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+      resolve({ code, output: `${stdout}${stderr}` });
+    });
+  });
+}
+
+function readSecrets(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(join(dir, 'secrets.env'), 'utf8').split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) out[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  return out;
+}
+
+/** Rows of a SELECT (epoch ms), tags of GROUP BY series merged in. */
+async function influxSelect(url: string, db: string, q: string): Promise<Record<string, unknown>[]> {
+  const res = await fetch(`${url}/query?db=${db}&epoch=ms&q=${encodeURIComponent(q)}`);
+  const body = queryResponseSchema.parse(await res.json());
+  const rows: Record<string, unknown>[] = [];
+  for (const r of body.results) {
+    if (r.error) throw new Error(r.error);
+    for (const s of r.series ?? []) for (const v of s.values ?? []) rows.push({ ...s.tags, ...Object.fromEntries(s.columns.map((c, i) => [c, v[i]])) });
+  }
+  return rows;
 }
 
 /** The most recent weekday 12:00 UTC at least 2 h ago: inside opening hours, so there is traffic to count. */
@@ -139,49 +210,36 @@ function identity(measurement: string, row: Row): string {
   return `${String(row['device'])}|${measurement === 'counter' ? String(row['line']) : ''}|${String(row['time'])}`;
 }
 
-describe('stack: LoRaWAN simulator → site broker → gateways → central broker → ingest → InfluxDB', () => {
-  let central: MosquittoHandle;
-  let site: MosquittoHandle;
-  let influx: InfluxHandle;
-  let ingest: Child | undefined;
-  const gateways: Child[] = [];
-  let generated: GeneratedGatewayConfig[] = [];
+describe('stack (secure default): scripts/stack.sh up → LoRaWAN simulator → gateways that provision themselves → central broker (login + ACL) → service → InfluxDB', () => {
   let dir: string;
+  let ports: Ports;
+  let token: string;
   let stats: LnsPublishStats;
   let startMs: number;
+  let upOutput = '';
+  const torgConfig = loadTorgConfig(TORG_CONFIG);
+  const allTorg = torgConfig.torg.map((t) => t.id);
+  const stack = (...args: string[]) => runStack(args, stackEnv(dir, ports));
+  const api = async (path: string, auth = true): Promise<{ status: number; body: unknown }> => {
+    const res = await fetch(`http://127.0.0.1:${ports.api}${path}`, auth ? { headers: { authorization: `Bearer ${token}` } } : {});
+    return { status: res.status, body: await res.json().catch(() => null) };
+  };
+  const select = (q: string) => influxSelect(`http://127.0.0.1:${ports.influx}`, DB, q);
 
   beforeAll(async () => {
-    [central, site, influx] = await Promise.all([startMosquitto(), startMosquitto(), startInfluxDB()]);
     dir = mkdtempSync(join(tmpdir(), 'itorg-stack-'));
-    const ingestPort = await freePort();
-    ingest = spawnTs('ingest', 'ingest/main.ts', {
-      INGEST_MQTT_URL: central.url,
-      INGEST_INFLUX_URL: influx.url,
-      INGEST_CLIENT_ID: 'stack-test-ingest',
-      INGEST_HTTP_HOST: '127.0.0.1',
-      INGEST_HTTP_PORT: String(ingestPort),
-      INGEST_LOG_LEVEL: 'warn',
-    });
-    await waitFor(() => fetch(`http://127.0.0.1:${ingestPort}/healthz`).then((r) => r.status), (s) => s === 200, 30_000);
-
-    const torgConfig = loadTorgConfig(TORG_CONFIG);
-    const common = { outDir: dir, centralUrl: central.url, siteUrl: site.url, httpPortBase: 1, httpHost: '127.0.0.1', reportIntervalSeconds: STEP_S };
-    const built = [
-      ...buildGatewayConfigs(torgConfig, { ...common, devices: true, torg: ['heggedal'] }),
-      ...buildGatewayConfigs(torgConfig, { ...common, devices: false, torg: ['royken'] }),
-    ];
-    generated = [];
-    for (const g of built) {
-      const port = await freePort();
-      generated.push({ ...g, httpPort: port, config: { ...g.config, http: { ...g.config.http, port }, logLevel: 'warn' } });
-    }
-    writeGatewayConfigs(generated);
-    for (const g of generated) gateways.push(spawnTs(`gateway-${g.torg}`, 'gateway/main.ts', { GATEWAY_CONFIG: g.file }));
-    for (const g of generated) {
+    ports = await allocatePorts(allTorg.length);
+    // The simulator runs here (a fixed backfill range, so the expected points can be re-simulated);
+    // everything else is the stack as `bash scripts/stack.sh up` starts it.
+    const up = await stack('up', '--detach', '--no-install');
+    upOutput = up.output;
+    expect(up.code, up.output).toBe(0);
+    token = readSecrets(dir)['STACK_API_TOKEN'] ?? '';
+    for (let i = 0; i < allTorg.length; i++) {
       await waitFor(
-        () => fetch(`http://127.0.0.1:${g.httpPort}/healthz`).then((r) => r.json() as Promise<{ uplink: string }>),
+        () => fetch(`http://127.0.0.1:${ports.gatewayBase + i}/healthz`).then((r) => r.json() as Promise<{ uplink: string }>),
         (h) => h.uplink === 'online',
-        30_000,
+        60_000,
       );
     }
 
@@ -189,7 +247,7 @@ describe('stack: LoRaWAN simulator → site broker → gateways → central brok
     startMs = Math.floor(now / (STEP_S * 1000)) * STEP_S * 1000 - STEPS * STEP_S * 1000;
     stats = await runLnsSimulator(
       {
-        mqttUrl: site.url,
+        mqttUrl: `mqtt://127.0.0.1:${ports.site}`,
         torgConfig: TORG_CONFIG,
         seed: SEED,
         realtime: false,
@@ -204,13 +262,48 @@ describe('stack: LoRaWAN simulator → site broker → gateways → central brok
       },
       { clock: () => now, sleep, logger: pino({ level: 'silent' }), stop: { stopped: false } },
     );
-  }, 90_000);
+  }, 240_000);
 
   afterAll(async () => {
-    await Promise.all(gateways.map((g) => stopChild(g, 'SIGKILL')));
-    await stopChild(ingest, 'SIGKILL');
-    await Promise.all([central?.dispose(), site?.dispose(), influx?.dispose()]);
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (dir === undefined) return;
+    const down = await stack('down');
+    if (down.code !== 0) process.stderr.write(down.output);
+    rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
+
+  it('the central broker refuses an anonymous client; the secrets file is private and its token is printed for sign-in', async () => {
+    // MQTT 3.1.1 §3.2.2.3: return code 5, "Connection Refused, not authorized".
+    const err = await mqtt
+      .connectAsync(`mqtt://127.0.0.1:${ports.mqtt}`, { reconnectPeriod: 0, connectTimeout: 5_000, clientId: 'anonymous-probe' })
+      .then(async (c) => {
+        await c.endAsync();
+        return null;
+      })
+      .catch((e: unknown) => e as { code?: unknown });
+    expect(err).not.toBeNull();
+    expect(err?.code).toBe(5);
+    expect(statSync(join(dir, 'secrets.env')).mode & 0o777).toBe(0o600);
+    expect(token).toMatch(/^itorg_/);
+    expect(upOutput).toContain(token);
+    expect(upOutput).toContain(`http://127.0.0.1:${ports.api}/`);
+    // The other secrets are not printed.
+    for (const [k, v] of Object.entries(readSecrets(dir))) if (k !== 'STACK_API_TOKEN') expect(upOutput, k).not.toContain(v);
+  });
+
+  it('every gateway provisioned itself: credentials in its data dir, none in its config, registered in the registry', async () => {
+    for (const t of allTorg) {
+      const config = JSON.parse(readFileSync(join(dir, 'gateways', `${t}.json`), 'utf8')) as { central: Record<string, unknown>; devMode?: boolean };
+      expect(config.central['username'], t).toBeUndefined();
+      expect(config.devMode ?? false, t).toBe(false);
+      const file = join(dir, 'gateways', t, 'credentials.json');
+      expect(existsSync(file), file).toBe(true);
+      // The broker user the platform issues: gw-<torg>-<gateway>, the stack's gateway being gw-<torg>.
+      expect((JSON.parse(readFileSync(file, 'utf8')) as { username: string }).username).toBe(`gw-${t}-gw-${t}`);
+    }
+    const r = await api('/api/v1/gateways');
+    expect(r.status).toBe(200);
+    const gws = (r.body as { gateways: { torg: string; id: string; status: string }[] }).gateways;
+    expect(gws.map((g) => `${g.torg}/${g.id}/${g.status}`).sort()).toEqual(allTorg.map((t) => `${t}/gw-${t}/active`).sort());
   });
 
   it('the simulator published every step as uplinks, nothing unencodable', () => {
@@ -225,7 +318,7 @@ describe('stack: LoRaWAN simulator → site broker → gateways → central brok
       const total = [...expected.points.values()].reduce((n, m) => n + m.size, 0);
       const countAll = async () => {
         let n = 0;
-        for (const m of expected.points.keys()) n += (await influx.select(`SELECT * FROM "${m}" WHERE torg = '${torg}'`)).length;
+        for (const m of expected.points.keys()) n += (await select(`SELECT * FROM "${m}" WHERE torg = '${torg}'`)).length;
         return n;
       };
       const stored = await waitFor(countAll, (n) => n >= total, 60_000);
@@ -235,7 +328,7 @@ describe('stack: LoRaWAN simulator → site broker → gateways → central brok
       expect(counters.reduce((n, r) => n + (r.kind === 'counter' ? (r.periodIn ?? 0) : 0), 0)).toBeGreaterThan(0);
 
       for (const [measurement, want] of expected.points) {
-        const rows = await influx.select(`SELECT * FROM "${measurement}" WHERE torg = '${torg}'`);
+        const rows = await select(`SELECT * FROM "${measurement}" WHERE torg = '${torg}'`);
         const got = new Map(rows.map((r) => [identity(measurement, r), r]));
         expect([...got.keys()].sort(), measurement).toEqual([...want.keys()].sort());
         for (const [id, readings] of want) {
@@ -270,14 +363,48 @@ describe('stack: LoRaWAN simulator → site broker → gateways → central brok
     }, 90_000);
   }
 
-  it('the gateways rejected nothing, emptied their outboxes and stop cleanly on SIGTERM', async () => {
-    for (const g of generated) {
-      const base = `http://127.0.0.1:${g.httpPort}`;
-      expect(((await (await fetch(`${base}/rejected`)).json()) as { total: number }).total, g.torg).toBe(0);
-      const h = await waitFor(() => fetch(`${base}/healthz`).then((r) => r.json() as Promise<{ outbox: { depth: number } }>), (x) => x.outbox.depth === 0, 30_000);
-      expect(h.outbox.depth, g.torg).toBe(0);
+
+  it('the simulated devices became active by the assignment rules, each where the simulator installed it', async () => {
+    const active = await api('/api/v1/devices?status=active');
+    expect(active.status).toBe(200);
+    const devices = (active.body as { devices: { id: string; torg: string; assignment: { place: unknown } | null }[] }).devices;
+    expect(devices.length).toBeGreaterThan(0);
+    const byId = new Map(devices.map((d) => [d.id, d]));
+    for (const torgId of TORG) {
+      const torg = torgConfig.torg.find((t) => t.id === torgId)!;
+      const expected = expectedFor(torgId, startMs);
+      const reported = new Set([...expected.points.values()].flatMap((m) => [...m.values()].flat().map((r) => r.device)));
+      expect(reported.size, torgId).toBeGreaterThan(0);
+      for (const d of buildInventory(torg).filter((x) => reported.has(x.id))) {
+        // Where the torg model puts it: a zone sensor in its zone; a counter or door contact at its
+        // entrance, on the entrance's first counting line.
+        const place = d.zone !== undefined ? { type: 'zone', zone: d.zone } : { type: 'entrance', entrance: d.entrance, line: torg.entrances.find((e) => e.id === d.entrance)!.lines[0] };
+        expect(byId.get(d.id)?.assignment?.place, `${torgId} ${d.role} ${d.id}`).toEqual(place);
+      }
     }
-    const codes = await Promise.all(gateways.map((g) => stopChild(g)));
-    expect(codes, gateways.map((g) => g.output()).join('\n')).toEqual(gateways.map(() => 0));
+    const pending = await api('/api/v1/devices?status=pending');
+    expect((pending.body as { devices: unknown[] }).devices).toEqual([]);
   });
+
+  it('the live API answers with the admin token, and refuses without one', async () => {
+    const live = await api('/api/v1/live');
+    expect(live.status).toBe(200);
+    expect((live.body as { torg: { id: string }[] }).torg.map((t) => t.id).sort()).toEqual([...allTorg].sort());
+    expect((await api('/api/v1/live', false)).status).toBe(401);
+  });
+
+  it('the gateways rejected nothing and emptied their outboxes; `stack.sh down` stops everything', async () => {
+    for (let i = 0; i < allTorg.length; i++) {
+      const base = `http://127.0.0.1:${ports.gatewayBase + i}`;
+      expect(((await (await fetch(`${base}/rejected`)).json()) as { total: number }).total, allTorg[i]).toBe(0);
+      const h = await waitFor(() => fetch(`${base}/healthz`).then((r) => r.json() as Promise<{ outbox: { depth: number } }>), (x) => x.outbox.depth === 0, 30_000);
+      expect(h.outbox.depth, allTorg[i]).toBe(0);
+    }
+    const down = await stack('down');
+    expect(down.code, down.output).toBe(0);
+    const status = await stack('status');
+    expect(status.code).not.toBe(0);
+    // Every component reported stopped: no line says up or running.
+    expect(status.output.split('\n').filter((l) => / up \(|: running/.test(l))).toEqual([]);
+  }, 120_000);
 });

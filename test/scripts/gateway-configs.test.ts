@@ -2,7 +2,7 @@
  * The stack's gateway configs: one per torg of the sample config, in its order, on the documented
  * ports and topics (README "The local stack"), accepted by the gateway's own config schema.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -60,5 +60,29 @@ describe('scripts/gateway-configs', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('secure stack: a provisioning section with the bootstrap user, no MQTT credentials, not devMode; the file is 0600', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-configs-'));
+    try {
+      const g = buildGatewayConfigs(torgConfig, { ...options, outDir: dir, torg: ['saetre'], provisioning: { bootstrapUsername: 'itorg-bootstrap', bootstrapPassword: 'b00tstrap-secret-x' } });
+      const c = g[0]!.config;
+      expect(c.provisioning).toMatchObject({ bootstrapUsername: 'itorg-bootstrap', bootstrapPassword: 'b00tstrap-secret-x' });
+      // The key is not in the file: the stack passes it in GATEWAY_PROVISIONING_KEY.
+      expect(c.provisioning?.key).toBeUndefined();
+      expect(c.central.username).toBeUndefined();
+      expect(c.central.password).toBeUndefined();
+      expect(c.devMode).toBe(false);
+      writeGatewayConfigs(g);
+      expect(statSync(join(dir, 'saetre.json')).mode & 0o777).toBe(0o600);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('STACK_SECURITY=off: devMode and no provisioning section', () => {
+    const c = buildGatewayConfigs(torgConfig, { ...options, torg: ['saetre'], devMode: true })[0]!.config;
+    expect(c.devMode).toBe(true);
+    expect(c.provisioning).toBeUndefined();
   });
 });

@@ -225,6 +225,28 @@ describe('registry routes', () => {
     for (const l of logLines) for (const t of [admin, viewer, analyst]) expect(l).not.toContain(t.split('_')[2]);
   });
 
+  it('moves a device to another torg only when the body says moveTorg: true', async () => {
+    const other = '24e124538b22f00d';
+    clock.t = T0 + 200_000;
+    await registry.announceDevice({ id: other, torg: 'asker-sentrum', gateway: 'gw-api', model: 'milesight-vs133', kinds: ['counter'], deviceClass: 'mains' });
+    const place = { type: 'zone', zone: 'arbeid' };
+    const refused = await call('POST', `/api/v1/devices/${other}/assign`, admin, { torg: 'heggedal', place });
+    expect([refused.status, (refused.json['error'] as { code: string }).code]).toEqual([409, 'E_REGISTRY_TORG_MISMATCH']);
+    expect((refused.json['error'] as { message: string }).message).toContain('moveTorg');
+    expect((await call('POST', `/api/v1/devices/${other}/assign`, admin, { torg: 'heggedal', place, moveTorg: 'yes' })).status).toBe(400);
+
+    clock.t = T0 + 260_000;
+    const moved = await call('POST', `/api/v1/devices/${other}/assign`, admin, { torg: 'heggedal', place, moveTorg: true });
+    expect(moved.status).toBe(200);
+    expect(moved.json).toEqual({ device: other, torg: 'heggedal', place, validFrom: T0 + 260_000, validTo: null });
+    expect(directory.lookup(other)).toEqual({ s: 'active', t: 'heggedal' });
+    const detail = await call('GET', `/api/v1/devices/${other}`, viewer);
+    expect(detail.json).toMatchObject({ torg: 'heggedal', gateway: 'gw-api', gatewayTorg: 'asker-sentrum', status: 'active' });
+    expect((await call('GET', '/api/v1/devices?torg=asker-sentrum&status=active', viewer)).json['devices']).toEqual([]);
+    const audit = logLines.filter((l) => l.includes('device moved to another torg')).map((l) => JSON.parse(l) as unknown);
+    expect(audit).toEqual([expect.objectContaining({ device: other, from: 'asker-sentrum', to: 'heggedal', actor: 'ops-admin' })]);
+  });
+
   it('the OpenAPI document lists the routes with their roles', async () => {
     const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, Record<string, { 'x-required-role': string }>> };
     expect(doc.paths['/api/v1/devices/{id}/assign']?.['post']?.['x-required-role']).toBe('admin');

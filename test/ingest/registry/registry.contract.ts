@@ -159,6 +159,7 @@ export function registryContract(name: string, factory: RegistryFactory): void {
       const first = await r.announceDevice(counterBirth());
       expect(first).toEqual({
         created: true,
+        torgConflict: false,
         device: {
           id: COUNTER,
           torg: 'asker-sentrum',
@@ -350,7 +351,7 @@ export function registryContract(name: string, factory: RegistryFactory): void {
       );
     });
 
-    it('refuses to assign a device to a torg other than the one whose gateway announced it, or an unknown device', async () => {
+    it('refuses to assign a device to a torg other than its own without moveTorg, or an unknown device', async () => {
       const r = await withGateways();
       await r.announceDevice(doorBirth());
       await expectRegistryError(
@@ -362,6 +363,116 @@ export function registryContract(name: string, factory: RegistryFactory): void {
         'E_REGISTRY_UNKNOWN_DEVICE',
       );
       expect((await r.getDevice(DOOR))?.status).toBe('pending');
+    });
+
+    it("a birth from a gateway of another torg changes nothing, whatever the status; another gateway of the device's torg takes it over", async () => {
+      const r = await withGateways();
+      await r.upsertGateway({ torg: 'heggedal', id: 'gw-heggedal-2' });
+      const original = (await r.announceDevice(doorBirth())).device;
+      const spoof = (overrides: Partial<DeviceAnnounce> = {}) =>
+        r.announceDevice(doorBirth({ torg: 'asker-sentrum', gateway: 'gw-asker', model: 'spoofed-model', kinds: ['counter'], ...overrides }));
+
+      // Pending: the record is untouched, lastSeenAt included, and the device stays listed in heggedal.
+      t = T0 + MIN;
+      expect(await spoof()).toEqual({ created: false, torgConflict: true, device: original });
+      expect(await r.getDevice(DOOR)).toEqual(original);
+      expect((await r.listDevices({ torg: 'heggedal' })).map((d) => d.id)).toEqual([DOOR]);
+      expect(await r.listDevices({ torg: 'asker-sentrum' })).toEqual([]);
+      // heggedal's admin can still place it in heggedal.
+      await r.assign({ device: DOOR, torg: 'heggedal', place: { type: 'zone', zone: 'sal' }, at: T0 + 2 * MIN });
+
+      // Active: still nothing changes.
+      t = T0 + 3 * MIN;
+      const active = await r.getDevice(DOOR);
+      expect(active).toEqual({ ...original, status: 'active' });
+      expect(await spoof()).toEqual({ created: false, torgConflict: true, device: active });
+      expect(await r.assignmentHistory(DOOR)).toEqual([{ device: DOOR, torg: 'heggedal', place: { type: 'zone', zone: 'sal' }, validFrom: T0 + 2 * MIN, validTo: null }]);
+
+      // Another gateway of heggedal: the same torg, so it takes the device over as before.
+      t = T0 + 4 * MIN;
+      const takeover = await r.announceDevice(doorBirth({ gateway: 'gw-heggedal-2' }));
+      expect(takeover).toEqual({ created: false, torgConflict: false, device: { ...original, gateway: 'gw-heggedal-2', status: 'active', lastSeenAt: T0 + 4 * MIN } });
+
+      // Decommissioned: still nothing changes.
+      const retired = await r.decommission(DOOR, T0 + 5 * MIN);
+      t = T0 + 6 * MIN;
+      expect(await spoof()).toEqual({ created: false, torgConflict: true, device: retired });
+      expect(retired).toMatchObject({ torg: 'heggedal', gateway: 'gw-heggedal-2', status: 'decommissioned', lastSeenAt: T0 + 4 * MIN });
+    });
+
+    it('moves a device to another torg only with moveTorg: the old assignment closes at `at`, the gateway stays until one of the new torg announces it', async () => {
+      const r = await withGateways();
+      await r.announceDevice(doorBirth());
+      await r.assign({ device: DOOR, torg: 'heggedal', place: { type: 'zone', zone: 'mote-1' }, at: T0 + MIN });
+
+      const refused = await expectRegistryError(
+        r.assign({ device: DOOR, torg: 'asker-sentrum', place: { type: 'zone', zone: 'service' }, at: T0 + 2 * MIN }),
+        'E_REGISTRY_TORG_MISMATCH',
+      );
+      expect(refused.describe('en')).toBe(`the device belongs to another torg; assign it there, or pass moveTorg to move it to this torg: ${DOOR} belongs to heggedal, not asker-sentrum`);
+      expect(refused.describe('nb')).toBe(
+        `enheten hører til et annet torg; tilordne den der, eller angi moveTorg for å flytte den til dette torget: ${DOOR} belongs to heggedal, not asker-sentrum`,
+      );
+      expect(await r.assignmentHistory(DOOR)).toHaveLength(1);
+
+      const moved = await r.assign({ device: DOOR, torg: 'asker-sentrum', place: { type: 'zone', zone: 'service' }, at: T0 + 2 * MIN, moveTorg: true });
+      expect(moved).toEqual({ device: DOOR, torg: 'asker-sentrum', place: { type: 'zone', zone: 'service' }, validFrom: T0 + 2 * MIN, validTo: null });
+      expect(await r.assignmentHistory(DOOR)).toEqual([
+        { device: DOOR, torg: 'heggedal', place: { type: 'zone', zone: 'mote-1' }, validFrom: T0 + MIN, validTo: T0 + 2 * MIN },
+        { device: DOOR, torg: 'asker-sentrum', place: { type: 'zone', zone: 'service' }, validFrom: T0 + 2 * MIN, validTo: null },
+      ]);
+      expect((await r.assignmentAt(DOOR, T0 + 2 * MIN - 1))?.torg).toBe('heggedal');
+      expect((await r.assignmentAt(DOOR, T0 + 2 * MIN))?.torg).toBe('asker-sentrum');
+      expect(await r.getDevice(DOOR)).toMatchObject({ torg: 'asker-sentrum', gateway: 'gw-heggedal', gatewayTorg: 'heggedal', status: 'active', lastSeenAt: T0 });
+      expect(await r.listDevices({ torg: 'heggedal' })).toEqual([]);
+      expect((await r.listDevices({ torg: 'asker-sentrum' })).map((d) => d.id)).toEqual([DOOR]);
+
+      // heggedal's gateway is now the other torg's: its birth changes nothing.
+      t = T0 + 3 * MIN;
+      expect((await r.announceDevice(doorBirth())).torgConflict).toBe(true);
+      expect(await r.getDevice(DOOR)).toMatchObject({ torg: 'asker-sentrum', gateway: 'gw-heggedal', gatewayTorg: 'heggedal', lastSeenAt: T0 });
+
+      // The moved state survives a restart.
+      await r.close();
+      const again = make();
+      expect(await again.getDevice(DOOR)).toMatchObject({ torg: 'asker-sentrum', gateway: 'gw-heggedal', gatewayTorg: 'heggedal' });
+
+      // A gateway of the new torg announces it: same torg, so the gateway is taken over.
+      t = T0 + 4 * MIN;
+      const taken = await again.announceDevice(doorBirth({ torg: 'asker-sentrum', gateway: 'gw-asker' }));
+      expect(taken.torgConflict).toBe(false);
+      expect(taken.device).toEqual({
+        id: DOOR,
+        torg: 'asker-sentrum',
+        gateway: 'gw-asker',
+        model: 'aqara-mccgq11lm',
+        kinds: ['door'],
+        units: {},
+        deviceClass: 'battery',
+        expectedIntervalS: null,
+        status: 'active',
+        enabled: true,
+        firstSeenAt: T0,
+        lastSeenAt: T0 + 4 * MIN,
+      });
+      // moveTorg to the torg the device already has is an ordinary assignment.
+      const within = await again.assign({ device: DOOR, torg: 'asker-sentrum', place: { type: 'zone', zone: 'mote-1' }, at: T0 + 5 * MIN, moveTorg: true });
+      expect(within).toMatchObject({ torg: 'asker-sentrum', validFrom: T0 + 5 * MIN });
+      expect(await again.assignmentHistory(DOOR)).toHaveLength(3);
+    });
+
+    it('moves a pending device, and moving it back before any birth restores the record as it was', async () => {
+      const r = await withGateways();
+      const original = (await r.announceDevice(doorBirth())).device;
+      await r.assign({ device: DOOR, torg: 'asker-sentrum', place: { type: 'zone', zone: 'service' }, at: T0 + MIN, moveTorg: true });
+      expect(await r.getDevice(DOOR)).toEqual({ ...original, torg: 'asker-sentrum', gatewayTorg: 'heggedal', status: 'active' });
+      await r.assign({ device: DOOR, torg: 'heggedal', place: { type: 'zone', zone: 'sal' }, at: T0 + 2 * MIN, moveTorg: true });
+      expect(await r.getDevice(DOOR)).toEqual({ ...original, status: 'active' });
+      expect((await r.assignmentHistory(DOOR)).map((a) => [a.torg, a.validFrom, a.validTo])).toEqual([
+        ['asker-sentrum', T0 + MIN, T0 + 2 * MIN],
+        ['heggedal', T0 + 2 * MIN, null],
+      ]);
+      await expectRegistryError(r.assign({ device: DOOR, torg: 'heggedal', place: { type: 'zone', zone: 'sal' }, moveTorg: 'yes' } as never), 'E_REGISTRY_INVALID_INPUT');
     });
 
     it('keeps everything across close and reopen: a device re-announced after a restart is the same record', async () => {

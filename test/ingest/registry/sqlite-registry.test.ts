@@ -33,18 +33,18 @@ describe('SqliteRegistry storage', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('creates the schema at user_version 2 in WAL mode, and reopening does not migrate again', async () => {
+  it('creates the schema at user_version 3 in WAL mode, and reopening does not migrate again', async () => {
     await registry().close();
     const db = raw();
-    expect(MIGRATIONS).toHaveLength(2);
-    expect(db.pragma('user_version', { simple: true })).toBe(2);
+    expect(MIGRATIONS).toHaveLength(3);
+    expect(db.pragma('user_version', { simple: true })).toBe(3);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     // The migration has no IF NOT EXISTS: running it twice would throw, so a clean reopen proves it was skipped.
     const again = registry();
     expect(await again.listTorg()).toHaveLength(7);
   });
 
-  it('migrates a version-1 database in place: existing devices become enabled, with no interval override', async () => {
+  it('migrates a version-1 database in place: existing devices become enabled, with no interval override, not moved', async () => {
     const db = raw();
     db.exec(MIGRATIONS[0]!);
     db.pragma('user_version = 1');
@@ -56,8 +56,9 @@ describe('SqliteRegistry storage', () => {
     ).run(COUNTER, T0, T0);
     db.close();
     const r = registry();
-    expect(await r.getDevice(COUNTER)).toMatchObject({ id: COUNTER, enabled: true, expectedIntervalS: 300, firstSeenAt: T0 });
-    expect(raw().pragma('user_version', { simple: true })).toBe(2);
+    expect(await r.getDevice(COUNTER)).toMatchObject({ id: COUNTER, torg: 'asker-sentrum', gateway: 'gw-asker', enabled: true, expectedIntervalS: 300, firstSeenAt: T0 });
+    expect(await r.getDevice(COUNTER)).not.toHaveProperty('gatewayTorg');
+    expect(raw().pragma('user_version', { simple: true })).toBe(3);
   });
 
   it('refuses a database written by a newer schema', () => {

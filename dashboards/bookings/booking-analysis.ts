@@ -1,0 +1,268 @@
+/**
+ * Booked slots + a room's presence timeline → booked hours, ghost bookings, unbooked use and the
+ * booking-to-occupancy ratio per room for a period. Pure: no clock, no I/O. The rules, stated in
+ * every result (`rules`) and in README.md:
+ *
+ * - Ghost (issue 6: "booked, and no presence for at least 15 minutes of the slot"; docs/product.md:
+ *   "a booked slot of a room with no presence during it"): a slot with no presence at any reported
+ *   moment, whose presence was reported for at least `minSlotCoverage` of it and for at least
+ *   `ghostMinutes` minutes. A facility manager reads a ghost as "booked and nobody came", so one
+ *   occupied moment makes the slot used (late arrivals are not ghosts). Too little reported time →
+ *   unknown ("not-reported"); fully reported but shorter than ghostMinutes → unknown ("too-short").
+ * - Slots are clipped to the period; overlapping slots count their booked time once.
+ */
+import { openIntervals } from '../../devices/torg/opening-hours.ts';
+import type { Torg } from '../../devices/torg/torg-config.schema.ts';
+import { bookingAnalysisResultSchema } from './bookings.schema.ts';
+import type { BookingAnalysisResult, BookingSlot, SlotAnalysis, ZoneBookingAnalysis } from './bookings.schema.ts';
+import type { PresenceSegment, PresenceState } from './presence-timeline.ts';
+
+const HOUR_MS = 3_600_000;
+
+export interface BookingAnalysisOptions {
+  ghostMinutes: number;
+  minSlotCoverage: number;
+  /** Below this share of open time reported, a room's figures are flagged (as the metrics engine does). */
+  completenessThreshold: number;
+}
+export const DEFAULT_BOOKING_ANALYSIS_OPTIONS: BookingAnalysisOptions = { ghostMinutes: 15, minSlotCoverage: 0.8, completenessThreshold: 0.8 };
+
+export function bookingRulesOf(o: BookingAnalysisOptions): BookingAnalysisResult['rules'] {
+  return {
+    ghost:
+      `A booked slot is a ghost when the room had no presence at any reported moment of it, and presence was reported for at least ` +
+      `${Math.round(o.minSlotCoverage * 100)} % of the slot and at least ${o.ghostMinutes} minutes. Any presence makes it used. Otherwise it is unknown, never a ghost. ` +
+      `Ghost share = ghosts ÷ slots that are used or ghost.`,
+    bookedHours: 'Booked hours are the union of slots within the torg\'s open time (staffed + meråpent); booked time while closed is reported apart.',
+    unbookedUse: 'Unbooked use is occupied time with presence reporting outside every slot, within open time (closed time reported apart).',
+    ratio: 'Booking-to-occupancy ratio = occupied hours ÷ booked hours, both over open time with presence reporting; above 1 means more use than bookings.',
+    presence:
+      'Presence follows the metrics engine: a reading holds until the next one of that sensor, never beyond its reporting window; a room reports when all its presence sensors do; occupied when Σ count (or 1 per occupied sensor without count) > 0.',
+  };
+}
+
+interface Span {
+  startMs: number;
+  endMs: number;
+}
+
+/** Union of spans, clipped to [from, to). */
+function unionClipped(spans: readonly Span[], from: number, to: number): Span[] {
+  const sorted = spans
+    .map((s) => ({ startMs: Math.max(s.startMs, from), endMs: Math.min(s.endMs, to) }))
+    .filter((s) => s.endMs > s.startMs)
+    .sort((a, b) => a.startMs - b.startMs);
+  const out: Span[] = [];
+  for (const s of sorted) {
+    const prev = out[out.length - 1];
+    if (prev && s.startMs <= prev.endMs) prev.endMs = Math.max(prev.endMs, s.endMs);
+    else out.push({ ...s });
+  }
+  return out;
+}
+
+/** Index of the first of sorted, disjoint spans ending after t (binary search). */
+function firstEndingAfter(spans: readonly Span[], t: number): number {
+  let lo = 0;
+  let hi = spans.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (spans[mid]!.endMs <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Overlap of [a, b) with sorted, disjoint spans. */
+function overlap(spans: readonly Span[], a: number, b: number): number {
+  let t = 0;
+  for (let i = firstEndingAfter(spans, a); i < spans.length; i++) {
+    const s = spans[i]!;
+    if (s.startMs >= b) break;
+    t += Math.max(0, Math.min(s.endMs, b) - Math.max(s.startMs, a));
+  }
+  return t;
+}
+
+/** Presence segments clipped to [from, to) with uncovered time as unreported. */
+function normalisedTimeline(segments: readonly PresenceSegment[], from: number, to: number): PresenceSegment[] {
+  const out: PresenceSegment[] = [];
+  let t = from;
+  for (const s of [...segments].sort((a, b) => a.startMs - b.startMs)) {
+    const start = Math.max(s.startMs, t);
+    const end = Math.min(s.endMs, to);
+    if (end <= start) continue;
+    if (start > t) out.push({ startMs: t, endMs: start, state: 'unreported' });
+    out.push({ startMs: start, endMs: end, state: s.state });
+    t = end;
+  }
+  if (t < to) out.push({ startMs: t, endMs: to, state: 'unreported' });
+  return out;
+}
+
+function stateTime(timeline: readonly PresenceSegment[], a: number, b: number, states: readonly PresenceState[]): number {
+  let t = 0;
+  for (let i = firstEndingAfter(timeline, a); i < timeline.length; i++) {
+    const s = timeline[i]!;
+    if (s.startMs >= b) break;
+    if (states.includes(s.state)) t += Math.max(0, Math.min(s.endMs, b) - Math.max(s.startMs, a));
+  }
+  return t;
+}
+
+const hours = (ms: number): number => ms / HOUR_MS;
+
+/** Forward-only lookup in sorted, disjoint spans: the sweep asks in time order, so it is linear overall. */
+class SpanCursor<T extends Span> {
+  private i = 0;
+  constructor(private readonly spans: readonly T[]) {}
+  at(t: number): T | undefined {
+    while (this.i < this.spans.length && this.spans[this.i]!.endMs <= t) this.i++;
+    const s = this.spans[this.i];
+    return s && s.startMs <= t ? s : undefined;
+  }
+}
+
+function analyseZone(
+  torg: Torg,
+  open: readonly Span[],
+  zone: string,
+  slots: readonly BookingSlot[],
+  presence: readonly PresenceSegment[],
+  fromMs: number,
+  toMs: number,
+  o: BookingAnalysisOptions,
+): ZoneBookingAnalysis {
+  const timeline = normalisedTimeline(presence, fromMs, toMs);
+  const booked = unionClipped(slots, fromMs, toMs);
+  const ghostMs = o.ghostMinutes * 60_000;
+
+  // Elementary pieces: every boundary of open time, booked time and presence state.
+  const cuts = new Set<number>([fromMs, toMs]);
+  for (const list of [open, booked, timeline]) for (const s of list) cuts.add(s.startMs).add(s.endMs);
+  const points = [...cuts].filter((p) => p >= fromMs && p <= toMs).sort((a, b) => a - b);
+  const openAt = new SpanCursor(open);
+  const bookedAt = new SpanCursor(booked);
+  const stateAt = new SpanCursor(timeline);
+  let bookedOpen = 0;
+  let bookedClosed = 0;
+  let unbookedOpen = 0;
+  let unbookedClosed = 0;
+  let occupiedOpenReported = 0;
+  let bookedOpenReported = 0;
+  let bookedOpenOccupied = 0;
+  let openTotal = 0;
+  let openReported = 0;
+  for (let k = 0; k + 1 < points.length; k++) {
+    const a = points[k]!;
+    const b = points[k + 1]!;
+    const len = b - a;
+    // Every boundary is a cut, so membership at a holds for the whole piece [a, b).
+    const isOpen = openAt.at(a) !== undefined;
+    const isBooked = bookedAt.at(a) !== undefined;
+    const state = stateAt.at(a)?.state ?? 'unreported';
+    const occupied = state === 'occupied';
+    const reported = state !== 'unreported';
+    if (isBooked) {
+      if (isOpen) bookedOpen += len;
+      else bookedClosed += len;
+    } else if (occupied) {
+      if (isOpen) unbookedOpen += len;
+      else unbookedClosed += len;
+    }
+    if (isOpen) {
+      openTotal += len;
+      if (reported) openReported += len;
+      if (occupied) occupiedOpenReported += len;
+      if (isBooked && reported) bookedOpenReported += len;
+      if (isBooked && occupied) bookedOpenOccupied += len;
+    }
+  }
+
+  const details: SlotAnalysis[] = [];
+  for (const s of slots) {
+    const a = Math.max(s.startMs, fromMs);
+    const b = Math.min(s.endMs, toMs);
+    if (b <= a) continue;
+    const occupiedMs = stateTime(timeline, a, b, ['occupied']);
+    const reportedMs = stateTime(timeline, a, b, ['occupied', 'empty']);
+    const coverage = reportedMs / (b - a);
+    let status: SlotAnalysis['status'];
+    let unknownReason: SlotAnalysis['unknownReason'] = null;
+    if (occupiedMs > 0) status = 'used';
+    else if (coverage < o.minSlotCoverage) [status, unknownReason] = ['unknown', 'not-reported'];
+    else if (reportedMs < ghostMs) [status, unknownReason] = ['unknown', 'too-short'];
+    else status = 'ghost';
+    details.push({
+      uid: s.uid,
+      summary: s.summary,
+      startMs: s.startMs,
+      endMs: s.endMs,
+      localGroup: s.localGroup,
+      status,
+      unknownReason,
+      coverage,
+      occupiedHours: hours(occupiedMs),
+      bookedOpenHours: hours(overlap(open, a, b)),
+    });
+  }
+  const ghosts = details.filter((d) => d.status === 'ghost');
+  const used = details.filter((d) => d.status === 'used').length;
+  const local = details.filter((d) => d.localGroup);
+  const completeness = openTotal > 0 ? openReported / openTotal : 0;
+  return {
+    torg: torg.id,
+    zone,
+    slots: details.length,
+    bookedHours: hours(bookedOpen),
+    bookedHoursClosed: hours(bookedClosed),
+    ghost: {
+      count: ghosts.length,
+      share: used + ghosts.length > 0 ? ghosts.length / (used + ghosts.length) : null,
+      hours: ghosts.reduce((t, g) => t + g.bookedOpenHours, 0),
+    },
+    used,
+    unknown: details.length - used - ghosts.length,
+    unbookedUseHours: hours(unbookedOpen),
+    unbookedUseHoursClosed: hours(unbookedClosed),
+    bookingToOccupancyRatio: bookedOpenReported > 0 ? occupiedOpenReported / bookedOpenReported : null,
+    bookedTimeOccupiedShare: bookedOpenReported > 0 ? bookedOpenOccupied / bookedOpenReported : null,
+    localGroups: {
+      slots: local.length,
+      bookedHours: local.reduce((t, d) => t + d.bookedOpenHours, 0),
+      usedBookedHours: local.filter((d) => d.status === 'used').reduce((t, d) => t + d.bookedOpenHours, 0),
+      ghosts: local.filter((d) => d.status === 'ghost').length,
+    },
+    completeness,
+    lowCompleteness: completeness < o.completenessThreshold,
+    slotDetails: details,
+  };
+}
+
+/**
+ * Rooms analysed: every zone marked `bookable` in the torg model plus every zone with slots.
+ * `presence` maps `torg/zone` to its timeline (presenceTimeline); a room without one is unreported.
+ */
+export function analyseBookings(input: {
+  torgs: readonly Torg[];
+  fromMs: number;
+  toMs: number;
+  slots: readonly BookingSlot[];
+  presence: ReadonlyMap<string, readonly PresenceSegment[]>;
+  options?: Partial<BookingAnalysisOptions>;
+}): BookingAnalysisResult {
+  const o: BookingAnalysisOptions = { ...DEFAULT_BOOKING_ANALYSIS_OPTIONS, ...input.options };
+  if (!(input.toMs > input.fromMs)) throw new RangeError('analyseBookings: from must be before to');
+  const zones: ZoneBookingAnalysis[] = [];
+  for (const torg of input.torgs) {
+    // Open time of the torg once for all its rooms (openIntervals walks the calendar day by day).
+    const open = openIntervals(torg, input.fromMs, input.toMs);
+    const withSlots = new Set(input.slots.filter((s) => s.torg === torg.id).map((s) => s.zone));
+    for (const z of torg.zones) {
+      if (!z.bookable && !withSlots.has(z.id)) continue;
+      const slots = input.slots.filter((s) => s.torg === torg.id && s.zone === z.id);
+      zones.push(analyseZone(torg, open, z.id, slots, input.presence.get(`${torg.id}/${z.id}`) ?? [], input.fromMs, input.toMs, o));
+    }
+  }
+  return bookingAnalysisResultSchema.parse({ fromMs: input.fromMs, toMs: input.toMs, rules: bookingRulesOf(o), zones });
+}

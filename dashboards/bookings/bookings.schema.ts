@@ -1,0 +1,179 @@
+/**
+ * Bookings (issue 6): the config that maps bookable rooms to ICS feeds, and the zod schemas of
+ * everything this folder returns, so an HTTP route can validate and serve it as is.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { PlatformError } from '../../devices/contract/errors.ts';
+import { slugSchema } from '../../devices/contract/reading.schema.ts';
+
+/** An http(s) URL or a file path (relative paths are resolved against the config file's folder). */
+export const feedSourceSchema = z.string().min(1);
+
+export const bookingsConfigSchema = z
+  .object({
+    version: z.literal(1),
+    /** Marks shipped sample data (as config/torg.asker.sample.json does). */
+    sample: z.boolean().default(false),
+    /** torg id → zone id → feed source. */
+    feeds: z.record(slugSchema, z.record(slugSchema, feedSourceSchema)),
+    /**
+     * Which field of an event says who booked it, for "hours of room use by local groups"
+     * (issue 6 indicators): CATEGORIES (any category matches) or the ORGANIZER's CN / address.
+     */
+    localGroups: z
+      .object({
+        field: z.enum(['categories', 'organizer']).default('categories'),
+        /** Matched case-insensitively against the whole value. */
+        values: z.array(z.string().min(1)).default([]),
+      })
+      .strict()
+      .default({ field: 'categories', values: [] }),
+    /** Issue 6: "booked, and no presence for at least 15 minutes of the slot". */
+    ghostMinutes: z.number().int().min(1).max(240).default(15),
+    /** A slot whose presence was reported for less than this share of it is "unknown", never a ghost. */
+    minSlotCoverage: z.number().min(0).max(1).default(0.8),
+    fetch: z
+      .object({
+        timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+        maxBytes: z.number().int().min(1024).max(50_000_000).default(5_000_000),
+      })
+      .strict()
+      .default({ timeoutMs: 10_000, maxBytes: 5_000_000 }),
+  })
+  .strict();
+export type BookingsConfig = z.output<typeof bookingsConfigSchema>;
+
+/** A feed source resolved: a URL or an absolute file path. */
+export type ResolvedSource = { kind: 'url'; url: string } | { kind: 'file'; path: string };
+
+export function resolveSource(source: string, baseDir: string): ResolvedSource {
+  if (/^https?:\/\//i.test(source)) return { kind: 'url', url: source };
+  return { kind: 'file', path: isAbsolute(source) ? source : resolve(baseDir, source) };
+}
+
+/** Reads and validates a bookings config file; the error names the bad key. */
+export function loadBookingsConfig(path: string): { config: BookingsConfig; baseDir: string } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new PlatformError('E_CONFIG_INVALID', `${path}: ${(err as Error).message}`, { cause: err });
+  }
+  const parsed = bookingsConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new PlatformError('E_CONFIG_INVALID', `${path}: ${first ? `${first.path.join('.')}: ${first.message}` : 'invalid'}`);
+  }
+  return { config: parsed.data, baseDir: dirname(path) };
+}
+
+/** One concrete booked slot [startMs, endMs) of one room. */
+export const bookingSlotSchema = z
+  .object({
+    torg: z.string(),
+    zone: z.string(),
+    uid: z.string(),
+    summary: z.string(),
+    startMs: z.number().int(),
+    endMs: z.number().int(),
+    allDay: z.boolean(),
+    /** A RECURRENCE-ID override replaced the rule's instance. */
+    override: z.boolean(),
+    categories: z.array(z.string()),
+    organizer: z.string().nullable(),
+    localGroup: z.boolean(),
+  })
+  .strict();
+export type BookingSlot = z.infer<typeof bookingSlotSchema>;
+
+export const feedErrorSchema = z
+  .object({
+    torg: z.string(),
+    zone: z.string(),
+    code: z.enum(['E_BOOKING_FEED_UNAVAILABLE', 'E_BOOKING_FEED_INVALID']),
+    retriable: z.boolean(),
+    message: z.string(),
+    /** The slots served for this room come from the last good copy of the feed. */
+    servedFromCache: z.boolean(),
+  })
+  .strict();
+export type FeedError = z.infer<typeof feedErrorSchema>;
+
+export const loadedBookingsSchema = z
+  .object({
+    fromMs: z.number().int(),
+    toMs: z.number().int(),
+    slots: z.array(bookingSlotSchema),
+    errors: z.array(feedErrorSchema),
+  })
+  .strict();
+export type LoadedBookings = z.infer<typeof loadedBookingsSchema>;
+
+export const slotStatusSchema = z.enum(['used', 'ghost', 'unknown']);
+
+export const slotAnalysisSchema = z
+  .object({
+    uid: z.string(),
+    summary: z.string(),
+    startMs: z.number().int(),
+    endMs: z.number().int(),
+    localGroup: z.boolean(),
+    status: slotStatusSchema,
+    /** Why a slot is unknown: presence reported for too little of it, or too short to have ghostMinutes without presence. */
+    unknownReason: z.enum(['not-reported', 'too-short']).nullable(),
+    /** Share of the slot (within the period) with the zone's presence reporting. */
+    coverage: z.number(),
+    occupiedHours: z.number(),
+    bookedOpenHours: z.number(),
+  })
+  .strict();
+export type SlotAnalysis = z.infer<typeof slotAnalysisSchema>;
+
+export const zoneBookingAnalysisSchema = z
+  .object({
+    torg: z.string(),
+    zone: z.string(),
+    slots: z.number().int(),
+    /** Booked time (union of slots, overlaps counted once) within the torg's open time. */
+    bookedHours: z.number(),
+    /** Booked time outside open time (e.g. an all-day booking's night), reported apart. */
+    bookedHoursClosed: z.number(),
+    ghost: z.object({ count: z.number().int(), share: z.number().nullable(), hours: z.number() }).strict(),
+    used: z.number().int(),
+    unknown: z.number().int(),
+    /** Occupied, reported open time outside every slot. */
+    unbookedUseHours: z.number(),
+    /** Occupied, reported closed time outside every slot. */
+    unbookedUseHoursClosed: z.number(),
+    /** Occupied ÷ booked hours, both over open time with presence reporting; null with no booked reported time. */
+    bookingToOccupancyRatio: z.number().nullable(),
+    /** Share of booked, reported open time that was occupied. */
+    bookedTimeOccupiedShare: z.number().nullable(),
+    localGroups: z
+      .object({
+        slots: z.number().int(),
+        bookedHours: z.number(),
+        /** Booked open hours of local-group slots that were used (not ghost, not unknown). */
+        usedBookedHours: z.number(),
+        ghosts: z.number().int(),
+      })
+      .strict(),
+    /** Share of the period's open time with the zone's presence reporting. */
+    completeness: z.number(),
+    lowCompleteness: z.boolean(),
+    slotDetails: z.array(slotAnalysisSchema),
+  })
+  .strict();
+export type ZoneBookingAnalysis = z.infer<typeof zoneBookingAnalysisSchema>;
+
+export const bookingAnalysisResultSchema = z
+  .object({
+    fromMs: z.number().int(),
+    toMs: z.number().int(),
+    rules: z.object({ ghost: z.string(), bookedHours: z.string(), unbookedUse: z.string(), ratio: z.string(), presence: z.string() }).strict(),
+    zones: z.array(zoneBookingAnalysisSchema),
+  })
+  .strict();
+export type BookingAnalysisResult = z.infer<typeof bookingAnalysisResultSchema>;

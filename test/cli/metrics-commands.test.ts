@@ -1,0 +1,92 @@
+/**
+ * `metrics` (and the exit-code conventions of the issue-6 commands) against the real API
+ * (createApiApp + metricsRoutes) and a real InfluxDB seeded with the hand-countable fixture day of
+ * test/dashboards/metrics/metrics-routes-fixture.ts.
+ */
+import { Command, CommanderError } from 'commander';
+import { parse } from 'csv-parse/sync';
+import express from 'express';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addMetricsCommands } from '../../cli/metrics-commands.ts';
+import { listen } from '../../ingest/api/app.ts';
+import { metricsRoutes } from '../../dashboards/metrics/metrics-routes.ts';
+import { startTestApi, type TestApi } from '../ingest/api/api-server.ts';
+import { NOW, startMetricsFixture, type MetricsFixture } from '../dashboards/metrics/metrics-routes-fixture.ts';
+
+async function cli(args: string[], env: Record<string, string | undefined> = {}, lang: 'nb' | 'en' = 'en') {
+  let code = -1;
+  let stdout = '';
+  let stderr = '';
+  const program = new Command('innbyggertorg');
+  addMetricsCommands(program, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), env, lang: () => lang, setExit: (c) => (code = c), now: () => NOW });
+  try {
+    await program.parseAsync(args, { from: 'user' });
+  } catch (e) {
+    if (!(e instanceof CommanderError)) throw e;
+    code = e.exitCode;
+  }
+  return { code, stdout, stderr };
+}
+
+describe('metrics command (real API, real InfluxDB)', () => {
+  let fx: MetricsFixture;
+  let api: TestApi;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    fx = await startMetricsFixture();
+    api = await startTestApi({ now: NOW, extraRoutes: () => metricsRoutes(fx.deps()) });
+    env = { ITORG_API_URL: api.url, ITORG_API_TOKEN: api.tokens.analyst };
+  });
+  afterAll(async () => {
+    await api?.close();
+    await fx?.close();
+  });
+  const day = ['metrics', '--scope', 'zone', '--id', 'sone-a', '--period', 'day', '--from', '2026-11-17'];
+
+  it('--csv prints the day rows as RFC 4180 CSV with the hand-computed values', async () => {
+    const r = await cli([...day, '--split', 'staffed', '--csv'], env);
+    expect(r.code).toBe(0);
+    const rows = parse(r.stdout, { columns: true }) as Record<string, string>[];
+    expect(rows).toHaveLength(1);
+    // 135 reported of 300 staffed minutes; occupancy 5 for 60 of them (fixture header).
+    expect(rows[0]).toMatchObject({ scope: 'zone', scopeId: 'sone-a', label: '2026-11-17', split: 'staffed', avgOccupancy: '2.222222', completeness: '0.45', peakOccupancy: '5', lowCompleteness: 'true' });
+    expect(r.stderr).toContain('Computed from raw readings for this request: 1 days');
+  });
+
+  it('--excel prints semicolons and decimal commas; the table marks low completeness', async () => {
+    const x = await cli([...day, '--split', 'staffed', '--excel'], env, 'nb');
+    expect(x.code).toBe(0);
+    const rows = parse(x.stdout, { bom: true, delimiter: ';', columns: true }) as Record<string, string>[];
+    expect(rows[0]!['snittbelegg']).toBe('2,222222');
+    const table = await cli([...day, '--split', 'staffed'], env);
+    expect(table.code).toBe(0);
+    // 2.2 avg, 5 peak, utilisation 300/1350 = 22 %, used 60/135 = 44 %, CO2 40/60 = 67 %, completeness 45 %.
+    expect(table.stdout).toMatch(/2026-11-17\s+staffed\s+-\s+2\.2\s+5\s+22 %\s+44 %\s+67 %\s+45 % \*/);
+    expect(table.stdout).toContain('* completeness below 80 %');
+  });
+
+  it('exit codes: 2 usage (bad --from, no token), 1 refused (viewer), 3 unreachable', async () => {
+    const bad = await cli(['metrics', '--scope', 'torg', '--id', 'testtorg', '--period', 'month', '--from', '2026-13'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('ISO week');
+    expect((await cli(day, { ITORG_API_URL: api.url })).code).toBe(2);
+    const viewer = await cli(day, { ITORG_API_URL: api.url, ITORG_API_TOKEN: api.tokens.viewer });
+    expect(viewer.code).toBe(1);
+    expect(viewer.stderr).toContain('E_API_FORBIDDEN');
+    const missingId = await cli(['metrics', '--scope', 'zone', '--period', 'day', '--from', '2026-11-17'], env);
+    expect(missingId.code).toBe(1);
+    expect(missingId.stderr).toContain('id: required for scope zone');
+    const s = await listen(express(), 0, '127.0.0.1');
+    await s.close();
+    expect((await cli(day, { ITORG_API_URL: `http://127.0.0.1:${s.port}`, ITORG_API_TOKEN: 'x' })).code).toBe(3);
+  });
+
+  it('indicators and recommendations: bad --month and --weeks are usage errors (exit 2) before any request', async () => {
+    const m = await cli(['indicators', '--month', '2026-13'], env);
+    expect(m.code).toBe(2);
+    expect(m.stderr).toContain('YYYY-MM');
+    expect((await cli(['recommendations', '--weeks', '0'], env)).code).toBe(2);
+    expect((await cli(['indicators', '--month', '2026-10', '--json', '--csv'], env)).code).toBe(2);
+  });
+});
+
