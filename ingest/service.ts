@@ -29,6 +29,12 @@ import { AlertService } from '../dashboards/alerts/alert-service.ts';
 import { factsFromLive } from '../dashboards/alerts/facts-from-live.ts';
 import { liveRoutes, startLiveService, type AlertsView, type LiveService } from '../dashboards/live/index.ts';
 import { mountLivePage } from '../dashboards/live/web/serve.ts';
+import { bookingFactsFrom, ghostWeeksFrom } from '../dashboards/bookings/booking-facts.ts';
+import { bookingsRoutes, createBookingsQuery, type BookingsRoutesDeps } from '../dashboards/bookings/bookings-routes.ts';
+import { loadBookingsConfig } from '../dashboards/bookings/bookings.schema.ts';
+import { loadIndicatorFile } from '../dashboards/indicators/indicator-definition.schema.ts';
+import { effectRoutes, metricsRoutes, type MetricsRoutesDeps } from '../dashboards/metrics/metrics-routes.ts';
+import { loadSkaleringRules } from '../dashboards/skalering/skalering-rules.schema.ts';
 import { InfluxMetricsReader } from '../dashboards/metrics/influx-metrics-reader.ts';
 import { LateDataTracker } from '../dashboards/metrics/late-data-tracker.ts';
 import { MetricsJob } from '../dashboards/metrics/metrics-job.ts';
@@ -244,19 +250,21 @@ export async function startService(config: IngestConfig, deps: ServiceDeps = {})
     });
     cleanups.push(() => aggregateWriter.close());
     const lateData = new LateDataTracker();
+    const metricsStore = new InfluxMetricsReader({
+      url: config.INGEST_INFLUX_URL,
+      db: config.INGEST_INFLUX_DB,
+      ...(config.INGEST_INFLUX_USERNAME ? { username: config.INGEST_INFLUX_USERNAME } : {}),
+      ...(config.INGEST_INFLUX_PASSWORD || config.INGEST_INFLUX_TOKEN ? { password: config.INGEST_INFLUX_PASSWORD ?? config.INGEST_INFLUX_TOKEN } : {}),
+    });
+    const recomputeDeps = {
+      torgs: torgConfig.torg,
+      assignments: places.assignmentAt,
+      store: metricsStore,
+      writer: aggregateWriter,
+      log: log.child({ part: 'metrics' }),
+    };
     const metricsJob = new MetricsJob({
-      deps: {
-        torgs: torgConfig.torg,
-        assignments: places.assignmentAt,
-        store: new InfluxMetricsReader({
-          url: config.INGEST_INFLUX_URL,
-          db: config.INGEST_INFLUX_DB,
-          ...(config.INGEST_INFLUX_USERNAME ? { username: config.INGEST_INFLUX_USERNAME } : {}),
-          ...(config.INGEST_INFLUX_PASSWORD || config.INGEST_INFLUX_TOKEN ? { password: config.INGEST_INFLUX_PASSWORD ?? config.INGEST_INFLUX_TOKEN } : {}),
-        }),
-        writer: aggregateWriter,
-        log: log.child({ part: 'metrics' }),
-      },
+      deps: recomputeDeps,
       tracker: lateData,
       now,
       metricsRegistry,
@@ -285,10 +293,29 @@ export async function startService(config: IngestConfig, deps: ServiceDeps = {})
     cleanups.push(() => ingest.stop());
 
     let live: LiveService | null = null;
+    // Issue 6 for the analyst: metrics always; bookings, indicators and recommendations when configured.
+    const metricsDeps: MetricsRoutesDeps = { store: metricsStore, torgs: torgConfig.torg, now, recompute: recomputeDeps };
+    let bookingsDeps: BookingsRoutesDeps | null = null;
+    if (config.INGEST_BOOKINGS_FILE) {
+      const b = loadBookingsConfig(config.INGEST_BOOKINGS_FILE);
+      bookingsDeps = { config: b.config, baseDir: b.baseDir, torgs: torgConfig.torg, store: metricsStore, assignments: places.assignmentAt, logger: log.child({ part: 'bookings' }) };
+    }
+    const bookingsQuery = bookingsDeps ? createBookingsQuery(bookingsDeps) : null;
     const routes = [
       ...coreRoutes({ tokens, secureCookies: config.INGEST_API_SECURE_COOKIES ?? config.INGEST_MODE === 'production' }),
       ...registryRoutes({ registry, control }),
       ...(authSync ? provisioningRoutes({ keys, credentials, authSync, registry, knownPlaces }) : []),
+      ...metricsRoutes(metricsDeps),
+      ...(bookingsDeps ? bookingsRoutes(bookingsDeps) : []),
+      ...effectRoutes({
+        ...metricsDeps,
+        ...(config.INGEST_INDICATORS_FILE
+          ? { indicators: { file: loadIndicatorFile(config.INGEST_INDICATORS_FILE), ...(bookingsQuery ? { bookingFacts: bookingFactsFrom(bookingsQuery) } : {}) } }
+          : {}),
+        ...(config.INGEST_SKALERING_FILE
+          ? { skalering: { rules: loadSkaleringRules(config.INGEST_SKALERING_FILE), ...(bookingsQuery ? { ghostWeeks: ghostWeeksFrom(bookingsQuery) } : {}) } }
+          : {}),
+      }),
     ];
     if (config.INGEST_LIVE) {
       const historyWriter = aggregateWriter;

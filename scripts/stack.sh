@@ -152,6 +152,9 @@ with_service_env() {
     INGEST_REGISTRY_PATH="$registry"
     INGEST_TORG_CONFIG="$torg_config"
     INGEST_ASSIGNMENT_RULES_FILE=config/assignment-rules.stack.json
+    # Issue 6: the sample effektmål indicators and skalering rules (GET /api/v1/indicators, /recommendations).
+    INGEST_INDICATORS_FILE=config/indicators.sample.json
+    INGEST_SKALERING_FILE=config/skalering.sample.json
   )
   if [[ $security == on ]]; then
     env+=(

@@ -461,13 +461,21 @@ export function rollUp(hours: readonly HourBucket[], options: Partial<MetricsOpt
   const withVisits = (s: Scope): boolean => s === 'torg' || s === 'municipality';
   const dayBuckets = new Map<string, PeriodBucket>();
   const sorted = [...hours].sort((a, b) => a.hourStart - b.hourStart);
+  // luxon computes an IANA zone offset through Intl on every conversion; a month has ~744 distinct
+  // hours against ~3·10^4 buckets, so the calendar of each hour is computed once.
+  const cal = new Map<number, { label: string; periods: readonly (readonly ['day' | 'week' | 'month', { startMs: number; endMs: number; label: string }])[] }>();
+  const calOf = (t: number) => {
+    let c = cal.get(t);
+    if (!c) {
+      c = { label: hourLabel(t, zone), periods: [['day', localDay(t, zone)], ['week', localIsoWeek(t, zone)], ['month', localMonth(t, zone)]] };
+      cal.set(t, c);
+    }
+    return c;
+  };
   for (const h of sorted) {
-    const hourLbl = hourLabel(h.hourStart, zone);
-    for (const [period, p] of [
-      ['day', localDay(h.hourStart, zone)],
-      ['week', localIsoWeek(h.hourStart, zone)],
-      ['month', localMonth(h.hourStart, zone)],
-    ] as const) {
+    const c = calOf(h.hourStart);
+    const hourLbl = c.label;
+    for (const [period, p] of c.periods) {
       const key = `${h.scope}|${h.scopeId}|${h.split}|${period}|${p.startMs}`;
       let b = periods.get(key);
       if (!b) {
@@ -485,7 +493,7 @@ export function rollUp(hours: readonly HourBucket[], options: Partial<MetricsOpt
     if (base.split !== 'all' && acc.spanMs === 0) return;
     rows.push({ scope: base.scope, scopeId: base.scopeId, torg: base.torg, period, start, end, label, split: base.split, ...rowValues(acc, o.completenessThreshold), ...extra });
   };
-  for (const h of sorted) emit(h, 'hour', h.hourStart, h.hourStart + HOUR_MS, hourLabel(h.hourStart, zone), h.acc, {});
+  for (const h of sorted) emit(h, 'hour', h.hourStart, h.hourStart + HOUR_MS, calOf(h.hourStart).label, h.acc, {});
   for (const b of periods.values()) {
     const extra: Partial<MetricRow> = {};
     if (b.period === 'day') {

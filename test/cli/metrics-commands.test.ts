@@ -9,7 +9,10 @@ import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addMetricsCommands } from '../../cli/metrics-commands.ts';
 import { listen } from '../../ingest/api/app.ts';
-import { metricsRoutes } from '../../dashboards/metrics/metrics-routes.ts';
+import { effectRoutes, metricsRoutes } from '../../dashboards/metrics/metrics-routes.ts';
+import { recomputeDay } from '../../dashboards/metrics/recompute.ts';
+import { loadIndicatorFile } from '../../dashboards/indicators/indicator-definition.schema.ts';
+import { loadSkaleringRules } from '../../dashboards/skalering/skalering-rules.schema.ts';
 import { startTestApi, type TestApi } from '../ingest/api/api-server.ts';
 import { NOW, startMetricsFixture, type MetricsFixture } from '../dashboards/metrics/metrics-routes-fixture.ts';
 
@@ -87,6 +90,29 @@ describe('metrics command (real API, real InfluxDB)', () => {
     expect(m.stderr).toContain('YYYY-MM');
     expect((await cli(['recommendations', '--weeks', '0'], env)).code).toBe(2);
     expect((await cli(['indicators', '--month', '2026-10', '--json', '--csv'], env)).code).toBe(2);
+  });
+
+  it('indicators --csv and recommendations against the real effect routes', async () => {
+    const file = loadIndicatorFile(new URL('../../config/indicators.sample.json', import.meta.url).pathname);
+    const rules = loadSkaleringRules(new URL('../../config/skalering.sample.json', import.meta.url).pathname);
+    await recomputeDay(fx.deps().recompute!, '2026-11-17');
+    const deps = fx.deps();
+    delete deps.recompute;
+    const other = await startTestApi({ now: NOW, extraRoutes: () => effectRoutes({ ...deps, indicators: { file }, skalering: { rules } }) });
+    try {
+      const e = { ITORG_API_URL: other.url, ITORG_API_TOKEN: other.tokens.analyst };
+      const ind = await cli(['indicators', '--month', '2026-11', '--csv'], e);
+      expect(ind.code).toBe(0);
+      const rows = parse(ind.stdout, { columns: true }) as Record<string, string>[];
+      // 10 visits at testtorg (population 1000) in the fixture month.
+      expect(rows.find((r) => r['indicator'] === 'besok-per-1000')).toMatchObject({ scopeId: 'testtorg', value: '10' });
+      const rec = await cli(['recommendations'], e);
+      expect(rec.code).toBe(0);
+      expect(rec.stdout.split('\n')[0]).toMatch(/^torg\s+module\s+recommendation/);
+      expect(rec.stdout).toContain('testtorg');
+    } finally {
+      await other.close();
+    }
   });
 });
 

@@ -22,7 +22,12 @@ describe('service security', () => {
 
   beforeAll(async () => {
     stack = await startSecureStack();
-    service = await stack.start();
+    // With the issue 6 files configured, so that their analyst routes are in the matrix too.
+    service = await stack.start({
+      INGEST_INDICATORS_FILE: 'config/indicators.sample.json',
+      INGEST_SKALERING_FILE: 'config/skalering.sample.json',
+      INGEST_BOOKINGS_FILE: 'config/bookings.sample.json',
+    });
     tokens = await stack.tokens();
   }, 60_000);
 
@@ -105,6 +110,10 @@ describe('service security', () => {
         'GET /api/v1/live/{torg} viewer',
         'GET /api/v1/live/stream viewer',
         'GET /api/v1/alerts viewer',
+        'GET /api/v1/metrics analyst',
+        'GET /api/v1/indicators analyst',
+        'GET /api/v1/recommendations analyst',
+        'GET /api/v1/bookings analyst',
         'GET /api/v1/public/busy public',
         'GET /api/v1/public/busy/{torg} public',
         'POST /api/v1/session public',
@@ -115,12 +124,13 @@ describe('service security', () => {
         'DELETE /api/v1/tokens/{id} admin',
       ].sort(),
     );
-    // 26 routes − 4 public = 22 protected, one no-token check each; 10 viewer routes, each also sent
-    // as viewer (all GET); 12 admin routes, each refused to viewer and analyst = 24 checks, the 2 GETs
-    // among them also sent as admin.
-    expect(checks.filter((c) => c.as === 'no token')).toHaveLength(22);
-    expect(checks.filter((c) => c.expected === '403 E_API_FORBIDDEN')).toHaveLength(24);
-    expect(checks.filter((c) => c.expected === 'not 401/403/429').map((c) => c.route)).toHaveLength(12);
+    // 30 routes − 4 public = 26 protected, one no-token check each; 10 viewer routes, each also sent
+    // as viewer (all GET); 4 analyst routes (metrics, indicators, recommendations, bookings) each
+    // refused to viewer and sent as analyst; 12 admin routes, each refused to viewer and analyst,
+    // the 2 GETs among them also sent as admin. 403 checks: 4 + 24 = 28; accepted GETs: 10 + 4 + 2 = 16.
+    expect(checks.filter((c) => c.as === 'no token')).toHaveLength(26);
+    expect(checks.filter((c) => c.expected === '403 E_API_FORBIDDEN')).toHaveLength(28);
+    expect(checks.filter((c) => c.expected === 'not 401/403/429').map((c) => c.route)).toHaveLength(16);
 
     // /openapi.json is public and documents exactly the mounted table.
     const res = await fetch(`${baseUrl}/openapi.json`);
