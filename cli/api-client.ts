@@ -3,6 +3,7 @@
  * shape (`{ error: { code, message, retriable, detail } }`, ingest/api/route.ts), and a clear line
  * between "the API refused" and "no API answered", which the CLI turns into different exit codes.
  */
+import { CommanderError, type Command } from 'commander';
 import { z } from 'zod';
 
 export type Lang = 'nb' | 'en';
@@ -100,4 +101,100 @@ export class ApiClient {
     if (res.status === 502 || res.status === 503 || res.status === 504) throw new ApiUnreachable(shown, `HTTP ${res.status} from a proxy, not the API`);
     throw new ApiRefusal(res.status, `HTTP_${res.status}`, res.statusText || 'unexpected answer', res.status >= 500, undefined);
   }
+}
+
+/** Exit codes of every API command (documented in each command's help). */
+export const API_EXIT = { ok: 0, refused: 1, usage: 2, unreachable: 3 } as const;
+
+/** The API answered 2xx, but not in the shape this CLI expects (a version mismatch, or a proxy's page). */
+export class UnexpectedAnswer extends Error {}
+
+const CALL_TEXT = {
+  nb: {
+    noToken: 'mangler API-token: sett ITORG_API_TOKEN (eller --token)',
+    unreachable: 'API-et svarer ikke',
+    retriable: '(kan prøves igjen)',
+    unexpected: 'uventet svar fra API-et',
+  },
+  en: {
+    noToken: 'no API token: set ITORG_API_TOKEN (or --token)',
+    unreachable: 'the API does not answer',
+    retriable: '(retriable)',
+    unexpected: 'unexpected answer from the API',
+  },
+} as const;
+
+/** What an API command needs of its surroundings (a subset of the CLI's io). */
+export interface ApiCallIo {
+  stderr(s: string): void;
+  env: Readonly<Record<string, string | undefined>>;
+  lang(): Lang;
+  setExit(code: number): void;
+  fetch?: typeof fetch;
+}
+
+export interface ApiCallOpts {
+  api: string;
+  token?: string;
+}
+
+/**
+ * Runs one API command: token from --token or ITORG_API_TOKEN, a client, then the outcome as an exit
+ * code (API_EXIT) with the API's refusal, an unreachable API or an unexpected answer on stderr.
+ * `emptyIssuePath` names an issue without a path: the request part the command sends, e.g. `(body)`.
+ */
+export async function runApiCall(
+  io: ApiCallIo,
+  command: Command,
+  opts: ApiCallOpts,
+  body: (client: ApiClient) => Promise<void>,
+  emptyIssuePath: string,
+): Promise<void> {
+  const err = (s: string) => io.stderr(s.endsWith('\n') ? s : `${s}\n`);
+  const tx = CALL_TEXT[io.lang()];
+  const token = opts.token ?? io.env['ITORG_API_TOKEN'];
+  if (token === undefined || token === '') {
+    command.error(tx.noToken, { exitCode: API_EXIT.usage, code: 'itorg.noToken' });
+    return;
+  }
+  const client = new ApiClient({ baseUrl: opts.api, token, lang: io.lang(), ...(io.fetch ? { fetch: io.fetch } : {}) });
+  try {
+    await body(client);
+    io.setExit(API_EXIT.ok);
+  } catch (e) {
+    if (e instanceof ApiRefusal) {
+      err(`${e.code}: ${e.apiMessage}${e.retriable ? ` ${tx.retriable}` : ''}`);
+      const issues = z.object({ issues: z.array(z.object({ path: z.string(), message: z.string() })) }).safeParse(e.detail);
+      if (issues.success) for (const i of issues.data.issues) err(`  ${i.path || emptyIssuePath}: ${i.message}`);
+      else if (e.detail !== undefined) err(`  ${JSON.stringify(e.detail)}`);
+      io.setExit(API_EXIT.refused);
+    } else if (e instanceof ApiUnreachable) {
+      err(`${tx.unreachable}: ${e.message}`);
+      io.setExit(API_EXIT.unreachable);
+    } else if (e instanceof UnexpectedAnswer) {
+      err(`${tx.unexpected}: ${e.message}`);
+      io.setExit(API_EXIT.refused);
+    } else {
+      throw e;
+    }
+  }
+}
+
+/** Help text shown after every API command's help. */
+export const API_EXIT_HELP =
+  '\nExit codes: 0 ok, 1 the API refused, 2 usage error, 3 the API could not be reached.\nToken: set ITORG_API_TOKEN (preferred over --token); API URL: --api or ITORG_API_URL.';
+
+/** Usage errors of the API commands exit 2 (commander's own default is 1); help (exit 0) stays 0. */
+export function apiUsageExit(e: CommanderError): never {
+  throw new CommanderError(e.exitCode === 0 ? 0 : API_EXIT.usage, e.code, e.message);
+}
+
+/** A top-level API command: usage errors exit 2, output through the CLI's io, help shown after an error. */
+export function apiCommand(program: Command, io: { stdout(s: string): void; stderr(s: string): void }, name: string, description: string): Command {
+  return program
+    .command(name)
+    .description(description)
+    .exitOverride(apiUsageExit)
+    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
+    .showHelpAfterError();
 }

@@ -13,18 +13,16 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { CommanderError, InvalidArgumentError, Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { z } from 'zod';
 import { ROLES } from '../ingest/api/route.ts';
 import { SqliteTokenStore } from '../ingest/api/token-store.ts';
 import { slugSchema } from '../devices/contract/reading.schema.ts';
-import { ApiClient, ApiRefusal, ApiUnreachable, type Lang } from './api-client.ts';
+import { API_EXIT, API_EXIT_HELP as EXIT_HELP, UnexpectedAnswer, apiCommand, runApiCall, type ApiClient, type Lang } from './api-client.ts';
 import { isoSeconds, renderTable, type Column } from './table.ts';
 
-export const API_EXIT = { ok: 0, refused: 1, usage: 2, unreachable: 3 } as const;
+export { API_EXIT };
 export const DEFAULT_API_URL = 'http://127.0.0.1:8080';
-const EXIT_HELP =
-  '\nExit codes: 0 ok, 1 the API refused, 2 usage error, 3 the API could not be reached.\nToken: set ITORG_API_TOKEN (preferred over --token); API URL: --api or ITORG_API_URL.';
 const DEVICE_STATUSES = ['pending', 'active', 'decommissioned'] as const;
 
 export interface ApiCliIo {
@@ -39,10 +37,6 @@ export interface ApiCliIo {
 
 const TEXT = {
   nb: {
-    noToken: 'mangler API-token: sett ITORG_API_TOKEN (eller --token)',
-    unreachable: 'API-et svarer ikke',
-    retriable: '(kan prøves igjen)',
-    unexpected: 'uventet svar fra API-et',
     assigned: (d: string, t: string, p: string) => `Enhet ${d} tilordnet ${t} ${p}`,
     decommissioned: (d: string) => `Enhet ${d} tatt ut av drift`,
     keyCreated: (t: string, id: string) => `Ny provisjoneringsnøkkel for ${t} (id ${id}). Den vises bare nå; oppbevar den trygt.`,
@@ -56,10 +50,6 @@ const TEXT = {
     h: { id: 'id', torg: 'torg', gateway: 'gateway', model: 'modell', status: 'status', place: 'plassering', liveness: 'tilstand', lastSeen: 'sist sett', name: 'navn', role: 'rolle', created: 'opprettet', expires: 'utløper', revoked: 'trukket', lastUsed: 'sist brukt', disabled: 'deaktivert' },
   },
   en: {
-    noToken: 'no API token: set ITORG_API_TOKEN (or --token)',
-    unreachable: 'the API does not answer',
-    retriable: '(retriable)',
-    unexpected: 'unexpected answer from the API',
     assigned: (d: string, t: string, p: string) => `Device ${d} assigned to ${t} ${p}`,
     decommissioned: (d: string) => `Device ${d} decommissioned`,
     keyCreated: (t: string, id: string) => `New provisioning key for ${t} (id ${id}). It is shown only now; keep it safe.`,
@@ -109,7 +99,6 @@ const tokenRowSchema = z.looseObject({
 type TokenRow = z.infer<typeof tokenRowSchema>;
 const tokenCreatedSchema = z.object({ token: z.string(), record: tokenRowSchema });
 
-class UnexpectedAnswer extends Error {}
 
 /** The rows of a list answer: the array itself, `body[key]`, or the one array the object holds. */
 function rowsOf<T>(body: unknown, key: string, schema: z.ZodType<T>): T[] {
@@ -167,18 +156,7 @@ export function addApiCommands(program: Command, io: ApiCliIo): void {
   const out = (s: string) => io.stdout(s.endsWith('\n') ? s : `${s}\n`);
   const err = (s: string) => io.stderr(s.endsWith('\n') ? s : `${s}\n`);
 
-  /** Usage errors of these commands exit 2 (commander's own default is 1). */
-  const usageExit = (e: CommanderError): never => {
-    throw new CommanderError(e.exitCode === 0 ? 0 : API_EXIT.usage, e.code, e.message);
-  };
-  const group = (name: string, description: string) =>
-    program
-      .command(name)
-      .description(description)
-      .exitOverride(usageExit)
-      .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
-      .showHelpAfterError()
-      .addHelpText('after', EXIT_HELP);
+  const group = (name: string, description: string) => apiCommand(program, io, name, description).addHelpText('after', EXIT_HELP);
 
   const apiOptions = (cmd: Command) =>
     cmd
@@ -194,39 +172,8 @@ export function addApiCommands(program: Command, io: ApiCliIo): void {
     async (...args: [...A, ApiOpts, Command]) => {
       const command = args[args.length - 1] as Command;
       const o = command.opts<ApiOpts>();
-      const token = o.token ?? io.env['ITORG_API_TOKEN'];
-      if (token === undefined || token === '') {
-        command.error(t().noToken, { exitCode: API_EXIT.usage, code: 'itorg.noToken' });
-        return;
-      }
-      const client = new ApiClient({ baseUrl: o.api, token, lang: io.lang(), ...(io.fetch ? { fetch: io.fetch } : {}) });
-      try {
-        await body(client, o, ...(args.slice(0, -2) as A));
-        io.setExit(API_EXIT.ok);
-      } catch (e) {
-        io.setExit(reportError(e));
-      }
+      await runApiCall(io, command, o, (client) => body(client, o, ...(args.slice(0, -2) as A)), '(body)');
     };
-
-  const reportError = (e: unknown): number => {
-    const tx = t();
-    if (e instanceof ApiRefusal) {
-      err(`${e.code}: ${e.apiMessage}${e.retriable ? ` ${tx.retriable}` : ''}`);
-      const issues = z.object({ issues: z.array(z.object({ path: z.string(), message: z.string() })) }).safeParse(e.detail);
-      if (issues.success) for (const i of issues.data.issues) err(`  ${i.path || '(body)'}: ${i.message}`);
-      else if (e.detail !== undefined) err(`  ${JSON.stringify(e.detail)}`);
-      return API_EXIT.refused;
-    }
-    if (e instanceof ApiUnreachable) {
-      err(`${tx.unreachable}: ${e.message}`);
-      return API_EXIT.unreachable;
-    }
-    if (e instanceof UnexpectedAnswer) {
-      err(`${tx.unexpected}: ${e.message}`);
-      return API_EXIT.refused;
-    }
-    throw e;
-  };
 
   const printJson = (v: unknown) => out(JSON.stringify(v, null, 2));
 

@@ -20,7 +20,7 @@ import { DEFAULT_MAX_AGE_MS } from '../devices/contract/validate.ts';
 import { InfluxWriter } from '../ingest/influx-writer.ts';
 import { EnvelopePublisher } from '../simulator/envelope-publisher.ts';
 import { addSimulatorOptions, processDeps, runSimulator, type SimulatorOptions } from '../simulator/main.ts';
-import { addApiCommands } from './api-commands.ts';
+import { addApiCommands, type ApiCliIo } from './api-commands.ts';
 import { addBrokerCommands } from './broker-commands.ts';
 import { addMetricsCommands } from './metrics-commands.ts';
 import { DECODE_ENVELOPES, runDecode, type DecodeEnvelope } from './decode.ts';
@@ -216,30 +216,17 @@ export function buildProgram(setExit: (code: number) => void): Command {
     setExit(0);
   });
 
-  addApiCommands(program, {
+  const apiIo: ApiCliIo = {
     stdout: (s) => process.stdout.write(s),
     stderr: (s) => process.stderr.write(s),
     env: process.env,
     lang: () => program.opts<GlobalOpts>().lang,
     setExit,
     now: () => Date.now(),
-  });
-  addBrokerCommands(program, {
-    stdout: (s) => process.stdout.write(s),
-    stderr: (s) => process.stderr.write(s),
-    env: process.env,
-    lang: () => program.opts<GlobalOpts>().lang,
-    setExit,
-    now: () => Date.now(),
-  });
-  addMetricsCommands(program, {
-    stdout: (s) => process.stdout.write(s),
-    stderr: (s) => process.stderr.write(s),
-    env: process.env,
-    lang: () => program.opts<GlobalOpts>().lang,
-    setExit,
-    now: () => Date.now(),
-  });
+  };
+  addApiCommands(program, apiIo);
+  addBrokerCommands(program, apiIo);
+  addMetricsCommands(program, apiIo);
   return program;
 }
 

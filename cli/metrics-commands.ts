@@ -8,24 +8,17 @@
  * `?format=csv` uses (dashboards/metrics/csv.ts), so a file from the CLI and one downloaded from the
  * API are the same; `--excel` picks the `;`/decimal-comma dialect for Norwegian Excel.
  */
-import { CommanderError, InvalidArgumentError, Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { z } from 'zod';
 import { metricRowsToCsv, toCsv, type CsvCell, type CsvColumn, type CsvDialect } from '../dashboards/metrics/csv.ts';
 import { PERIODS, SCOPES, SPLITS, type MetricRow } from '../dashboards/metrics/metric-row.schema.ts';
 import { EFFECT_TABLES, metricsResponseSchema, parseLocalPeriod } from '../dashboards/metrics/metrics-routes.ts';
-import { API_EXIT, DEFAULT_API_URL, type ApiCliIo } from './api-commands.ts';
-import { ApiClient, ApiRefusal, ApiUnreachable } from './api-client.ts';
+import { DEFAULT_API_URL, type ApiCliIo } from './api-commands.ts';
+import { API_EXIT_HELP as EXIT_HELP, UnexpectedAnswer, apiCommand, runApiCall, type ApiClient } from './api-client.ts';
 import { renderTable, type Column } from './table.ts';
-
-const EXIT_HELP =
-  '\nExit codes: 0 ok, 1 the API refused, 2 usage error, 3 the API could not be reached.\nToken: set ITORG_API_TOKEN (preferred over --token); API URL: --api or ITORG_API_URL.';
 
 const TEXT = {
   nb: {
-    noToken: 'mangler API-token: sett ITORG_API_TOKEN (eller --token)',
-    unreachable: 'API-et svarer ikke',
-    retriable: '(kan prøves igjen)',
-    unexpected: 'uventet svar fra API-et',
     none: '(ingen rader)',
     missing: (days: string) => `Uten lagrede timeverdier (regnes som ikke rapportert): ${days}`,
     computed: (n: number) => `Beregnet fra rådata for denne forespørselen: ${n} dager`,
@@ -33,10 +26,6 @@ const TEXT = {
     h: { label: 'periode', split: 'åpningstype', visits: 'besøk', avg: 'snitt', peak: 'topp', util: 'utnyttelse', used: 'i bruk', co2: 'CO2 ok', complete: 'kompletthet' },
   },
   en: {
-    noToken: 'no API token: set ITORG_API_TOKEN (or --token)',
-    unreachable: 'the API does not answer',
-    retriable: '(retriable)',
-    unexpected: 'unexpected answer from the API',
     none: '(no rows)',
     missing: (days: string) => `No stored hours (counted as not reporting): ${days}`,
     computed: (n: number) => `Computed from raw readings for this request: ${n} days`,
@@ -62,8 +51,6 @@ function weeks(v: string): number {
 const num = (v: number | null | undefined, digits = 1): string => (v === null || v === undefined ? '-' : v.toFixed(digits));
 const pct = (v: number | null | undefined): string => (v === null || v === undefined ? '-' : `${(v * 100).toFixed(0)} %`);
 
-class UnexpectedAnswer extends Error {}
-
 interface ApiOpts {
   api: string;
   token?: string;
@@ -88,16 +75,8 @@ export function addMetricsCommands(
   const t = () => TEXT[io.lang()];
   const out = (s: string) => io.stdout(s.endsWith('\n') ? s : `${s}\n`);
   const err = (s: string) => io.stderr(s.endsWith('\n') ? s : `${s}\n`);
-  const usageExit = (e: CommanderError): never => {
-    throw new CommanderError(e.exitCode === 0 ? 0 : API_EXIT.usage, e.code, e.message);
-  };
   const command = (name: string, description: string) =>
-    program
-      .command(name)
-      .description(description)
-      .exitOverride(usageExit)
-      .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
-      .showHelpAfterError()
+    apiCommand(program, io, name, description)
       .addOption(new Option('--api <url>', 'API base URL (env ITORG_API_URL)').default(io.env['ITORG_API_URL'] ?? DEFAULT_API_URL))
       // No default shown: help output must never contain the token.
       .addOption(new Option('--token <token>', 'API token (prefer env ITORG_API_TOKEN)'))
@@ -110,38 +89,7 @@ export function addMetricsCommands(
 
   const run = (cmd: Command, body: (client: ApiClient, o: ApiOpts) => Promise<void>) => async () => {
     const o = cmd.opts<ApiOpts>();
-    const token = o.token ?? io.env['ITORG_API_TOKEN'];
-    if (token === undefined || token === '') {
-      cmd.error(t().noToken, { exitCode: API_EXIT.usage, code: 'itorg.noToken' });
-      return;
-    }
-    const client = new ApiClient({ baseUrl: o.api, token, lang: io.lang(), ...(io.fetch ? { fetch: io.fetch } : {}) });
-    try {
-      await body(client, o);
-      io.setExit(API_EXIT.ok);
-    } catch (e) {
-      io.setExit(reportError(e));
-    }
-  };
-
-  const reportError = (e: unknown): number => {
-    const tx = t();
-    if (e instanceof ApiRefusal) {
-      err(`${e.code}: ${e.apiMessage}${e.retriable ? ` ${tx.retriable}` : ''}`);
-      const issues = z.object({ issues: z.array(z.object({ path: z.string(), message: z.string() })) }).safeParse(e.detail);
-      if (issues.success) for (const i of issues.data.issues) err(`  ${i.path || '(query)'}: ${i.message}`);
-      else if (e.detail !== undefined) err(`  ${JSON.stringify(e.detail)}`);
-      return API_EXIT.refused;
-    }
-    if (e instanceof ApiUnreachable) {
-      err(`${tx.unreachable}: ${e.message}`);
-      return API_EXIT.unreachable;
-    }
-    if (e instanceof UnexpectedAnswer) {
-      err(`${tx.unexpected}: ${e.message}`);
-      return API_EXIT.refused;
-    }
-    throw e;
+    await runApiCall(io, cmd, o, (client) => body(client, o), '(query)');
   };
   const parseAnswer = <T>(body: unknown, schema: z.ZodType<T>, what: string): T => {
     const r = schema.safeParse(body);

@@ -4,6 +4,7 @@
  *
  * Run: `tsx gateway/main.ts <config.json>` or with GATEWAY_CONFIG=<config.json>.
  */
+import { LOG_REDACT } from '../devices/contract/log-redaction.ts';
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { dirname } from 'node:path';
@@ -63,7 +64,7 @@ export interface GatewayHandle {
 
 export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}): Promise<GatewayHandle> {
   const clock = deps.clock ?? systemClock;
-  const logger = deps.logger ?? pino({ level: config.logLevel, base: { service: 'gateway', gateway: config.gateway, torg: config.torg } });
+  const logger = deps.logger ?? pino({ level: config.logLevel, redact: LOG_REDACT, base: { service: 'gateway', gateway: config.gateway, torg: config.torg } });
   mkdirSync(dirname(config.outbox.path), { recursive: true });
   const dataDir = config.dataDir ?? dirname(config.outbox.path);
   mkdirSync(dataDir, { recursive: true });

@@ -108,6 +108,11 @@ export const ingestEnvSchema = z.object({
   /** Failed authentications per client address per window before 429. */
   INGEST_API_AUTH_FAILURE_MAX: int(1, 1_000_000).default(20),
   INGEST_API_AUTH_FAILURE_WINDOW_MS: int(1000, 86_400_000).default(15 * 60_000),
+  /**
+   * express `trust proxy` behind a reverse proxy: a hop count (`1`) or addresses/subnets
+   * (`loopback, 10.0.0.0/8`). Unset: req.ip is the connecting address.
+   */
+  INGEST_API_TRUST_PROXY: optionalString,
   /** Mark the session cookie Secure (the API is behind TLS). Default: true in production. */
   INGEST_API_SECURE_COOKIES: z.enum(['true', 'false']).optional().transform((v) => (v === undefined ? undefined : v === 'true')),
   /**

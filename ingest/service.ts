@@ -14,6 +14,7 @@
  *
  * Run by ingest/main.ts (`npx tsx ingest/main.ts`; production `node dist/ingest/main.js`), config from INGEST_*.
  */
+import { LOG_REDACT } from '../devices/contract/log-redaction.ts';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -33,7 +34,9 @@ import { bookingFactsFrom, ghostWeeksFrom } from '../dashboards/bookings/booking
 import { bookingsRoutes, createBookingsQuery, type BookingsRoutesDeps } from '../dashboards/bookings/bookings-routes.ts';
 import { loadBookingsConfig } from '../dashboards/bookings/bookings.schema.ts';
 import { loadIndicatorFile } from '../dashboards/indicators/indicator-definition.schema.ts';
-import { effectRoutes, metricsRoutes, type MetricsRoutesDeps } from '../dashboards/metrics/metrics-routes.ts';
+import { createIndicatorComputer, effectRoutes, metricsRoutes, type MetricsRoutesDeps } from '../dashboards/metrics/metrics-routes.ts';
+import { IndicatorJob } from '../dashboards/indicators/indicator-job.ts';
+import { IndicatorStore } from '../dashboards/indicators/indicator-store.ts';
 import { loadSkaleringRules } from '../dashboards/skalering/skalering-rules.schema.ts';
 import { InfluxMetricsReader } from '../dashboards/metrics/influx-metrics-reader.ts';
 import { LateDataTracker } from '../dashboards/metrics/late-data-tracker.ts';
@@ -50,7 +53,7 @@ import { registryRoutes } from './control/registry-routes.ts';
 import { assertSecureOrDevelopment, type IngestConfig } from './config.ts';
 import { InfluxWriter } from './influx-writer.ts';
 import { LivenessTracker } from './liveness/liveness.ts';
-import { startIngest, type IngestHandle } from './writer.ts';
+import { influxWriteOptions, startIngest, type IngestHandle } from './writer.ts';
 import { BrokerAuthSync, SqliteBrokerCredentialStore, type BrokerReload } from './provisioning/broker-credentials.ts';
 import { SqliteProvisioningKeyStore } from './provisioning/key-store.ts';
 import { createProvisioningMetrics, startProvisioningService, type ProvisioningService } from './provisioning/provisioning-service.ts';
@@ -131,7 +134,7 @@ async function connectMqtt(c: IngestConfig, clientId: string, creds: { username?
 export async function startService(config: IngestConfig, deps: ServiceDeps = {}): Promise<ServiceHandle> {
   assertSecureOrDevelopment(config);
   const now = deps.now ?? Date.now;
-  const log = deps.logger ?? pino({ level: config.INGEST_LOG_LEVEL, base: { service: 'ingest', instance: config.INGEST_CLIENT_ID } });
+  const log = deps.logger ?? pino({ level: config.INGEST_LOG_LEVEL, redact: LOG_REDACT, base: { service: 'ingest', instance: config.INGEST_CLIENT_ID } });
   if (config.INGEST_MODE === 'development') log.warn('INGEST_MODE=development: security checks are not enforced');
   const metricsRegistry = new PromRegistry();
   const check = config.INGEST_DEVICE_CHECK === 'enforce';
@@ -236,16 +239,8 @@ export async function startService(config: IngestConfig, deps: ServiceDeps = {})
 
     // Hourly aggregates in RP_AGGREGATES (issue 6), recomputed when late readings arrive.
     const aggregateWriter = new InfluxWriter({
-      url: config.INGEST_INFLUX_URL,
-      db: config.INGEST_INFLUX_DB,
+      ...influxWriteOptions(config),
       rp: RP_AGGREGATES,
-      precision: 'ms',
-      token: config.INGEST_INFLUX_TOKEN,
-      username: config.INGEST_INFLUX_USERNAME,
-      password: config.INGEST_INFLUX_PASSWORD,
-      timeoutMs: config.INGEST_WRITE_TIMEOUT_MS,
-      retryBaseMs: config.INGEST_RETRY_BASE_MS,
-      retryMaxMs: config.INGEST_RETRY_MAX_MS,
       maxSockets: 2,
     });
     cleanups.push(() => aggregateWriter.close());
@@ -269,9 +264,20 @@ export async function startService(config: IngestConfig, deps: ServiceDeps = {})
       now,
       metricsRegistry,
     });
+    // Monthly indicator values (issue 6), set below when INGEST_INDICATORS_FILE is configured:
+    // stored once a month is complete, and recomputed when late data changes one of its days.
+    let indicatorJob: IndicatorJob | null = null;
     let metricsTick: Promise<unknown> = Promise.resolve();
     const metricsTimer = setInterval(() => {
-      metricsTick = metricsTick.then(() => metricsJob.tick()).catch((err: unknown) => log.warn({ err }, 'metrics tick failed; its days stay queued'));
+      metricsTick = metricsTick
+        .then(async () => {
+          const outcomes = await metricsJob.tick();
+          if (indicatorJob) {
+            await indicatorJob.afterMetrics(outcomes);
+            await indicatorJob.tick(now());
+          }
+        })
+        .catch((err: unknown) => log.warn({ err }, 'metrics tick failed; its days stay queued'));
     }, METRICS_EVERY_MS);
     metricsTimer.unref();
     cleanups.push(async () => {
@@ -301,6 +307,23 @@ export async function startService(config: IngestConfig, deps: ServiceDeps = {})
       bookingsDeps = { config: b.config, baseDir: b.baseDir, torgs: torgConfig.torg, store: metricsStore, assignments: places.assignmentAt, logger: log.child({ part: 'bookings' }) };
     }
     const bookingsQuery = bookingsDeps ? createBookingsQuery(bookingsDeps) : null;
+    const indicatorsConfig = config.INGEST_INDICATORS_FILE
+      ? {
+          file: loadIndicatorFile(config.INGEST_INDICATORS_FILE),
+          store: new IndicatorStore({ writer: aggregateWriter, influx: metricsStore, log: log.child({ part: 'indicators' }) }),
+          ...(bookingsQuery ? { bookingFacts: bookingFactsFrom(bookingsQuery) } : {}),
+        }
+      : null;
+    if (indicatorsConfig) {
+      indicatorJob = new IndicatorJob({
+        compute: createIndicatorComputer(metricsDeps, indicatorsConfig),
+        store: indicatorsConfig.store,
+        hoursStored: async (from, to) => (await metricsStore.readAggHourly(from, to)).length > 0,
+        log: log.child({ part: 'indicators' }),
+        now,
+        metricsRegistry,
+      });
+    }
     const routes = [
       ...coreRoutes({ tokens, secureCookies: config.INGEST_API_SECURE_COOKIES ?? config.INGEST_MODE === 'production' }),
       ...registryRoutes({ registry, control }),
@@ -309,9 +332,7 @@ export async function startService(config: IngestConfig, deps: ServiceDeps = {})
       ...(bookingsDeps ? bookingsRoutes(bookingsDeps) : []),
       ...effectRoutes({
         ...metricsDeps,
-        ...(config.INGEST_INDICATORS_FILE
-          ? { indicators: { file: loadIndicatorFile(config.INGEST_INDICATORS_FILE), ...(bookingsQuery ? { bookingFacts: bookingFactsFrom(bookingsQuery) } : {}) } }
-          : {}),
+        ...(indicatorsConfig ? { indicators: indicatorsConfig } : {}),
         ...(config.INGEST_SKALERING_FILE
           ? { skalering: { rules: loadSkaleringRules(config.INGEST_SKALERING_FILE), ...(bookingsQuery ? { ghostWeeks: ghostWeeksFrom(bookingsQuery) } : {}) } }
           : {}),
@@ -329,6 +350,9 @@ export async function startService(config: IngestConfig, deps: ServiceDeps = {})
         writer: historyWriter,
       });
       cleanups.push(() => alerts.close());
+      // Before the first evaluation: alerts firing before a restart continue under their ids, and
+      // those whose condition has cleared are resolved and their retained messages removed.
+      await alerts.restore();
       const alertsView: AlertsView = {
         activeAlerts: () =>
           alerts.activeAlerts().map((a) => ({ id: a.id, rule: a.rule, torg: a.torg, subject: a.subjectName, severity: a.severity, since: a.since, message: a.message })),
@@ -381,6 +405,7 @@ export async function startService(config: IngestConfig, deps: ServiceDeps = {})
       logger: log.child({ part: 'api' }),
       now,
       authFailureLimit: { max: config.INGEST_API_AUTH_FAILURE_MAX, windowMs: config.INGEST_API_AUTH_FAILURE_WINDOW_MS },
+      ...(config.INGEST_API_TRUST_PROXY ? { trustProxy: config.INGEST_API_TRUST_PROXY } : {}),
       info: { title: 'Innbyggertorg sensor platform API', version: '1' },
       ...(config.INGEST_LIVE ? { mount: (a) => mountLivePage(a, { logger: log }) } : {}),
     });

@@ -3,6 +3,7 @@
  * and health. Composed by the service (ingest/service.ts, run by ingest/main.ts), or started alone
  * in-process with `startIngest(config)` (tests, benchmark).
  */
+import { LOG_REDACT } from '../devices/contract/log-redaction.ts';
 import http from 'node:http';
 import https from 'node:https';
 import mqtt from 'mqtt';
@@ -13,7 +14,7 @@ import type { IngestConfig } from './config.ts';
 import { DeadLetterSink } from './dead-letter.ts';
 import { DeferredAck } from './deferred-ack.ts';
 import { startIngestHttp } from './http-server.ts';
-import { InfluxWriter } from './influx-writer.ts';
+import { InfluxWriter, type InfluxWriterOptions } from './influx-writer.ts';
 import { MessagePipeline } from './message-pipeline.ts';
 import { createIngestMetrics, type IngestMetrics } from './metrics.ts';
 import type { PointWriter } from './point-writer.ts';
@@ -63,9 +64,24 @@ function influxPing(url: string, timeoutMs: number): Promise<boolean> {
   });
 }
 
+/** The InfluxDB connection, credentials and retry policy every writer of the ingest shares; callers add rp and sockets. */
+export function influxWriteOptions(config: IngestConfig): Omit<InfluxWriterOptions, 'rp' | 'maxSockets'> {
+  return {
+    url: config.INGEST_INFLUX_URL,
+    db: config.INGEST_INFLUX_DB,
+    precision: 'ms',
+    token: config.INGEST_INFLUX_TOKEN,
+    username: config.INGEST_INFLUX_USERNAME,
+    password: config.INGEST_INFLUX_PASSWORD,
+    timeoutMs: config.INGEST_WRITE_TIMEOUT_MS,
+    retryBaseMs: config.INGEST_RETRY_BASE_MS,
+    retryMaxMs: config.INGEST_RETRY_MAX_MS,
+  };
+}
+
 export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): Promise<IngestHandle> {
   const now = deps.now ?? Date.now;
-  const log = deps.logger ?? pino({ level: config.INGEST_LOG_LEVEL, base: { service: 'ingest', instance: config.INGEST_CLIENT_ID } });
+  const log = deps.logger ?? pino({ level: config.INGEST_LOG_LEVEL, redact: LOG_REDACT, base: { service: 'ingest', instance: config.INGEST_CLIENT_ID } });
   let lastWriteOkAt: number | null = null;
 
   const client = mqtt.connect(config.INGEST_MQTT_URL, {
@@ -95,16 +111,8 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
   const writer =
     deps.writer ??
     new InfluxWriter({
-      url: config.INGEST_INFLUX_URL,
-      db: config.INGEST_INFLUX_DB,
+      ...influxWriteOptions(config),
       rp: config.INGEST_INFLUX_RP || undefined,
-      precision: 'ms',
-      token: config.INGEST_INFLUX_TOKEN,
-      username: config.INGEST_INFLUX_USERNAME,
-      password: config.INGEST_INFLUX_PASSWORD,
-      timeoutMs: config.INGEST_WRITE_TIMEOUT_MS,
-      retryBaseMs: config.INGEST_RETRY_BASE_MS,
-      retryMaxMs: config.INGEST_RETRY_MAX_MS,
       maxSockets: config.INGEST_WRITE_CONCURRENCY + 1,
       onAttempt: (kind) => {
         if (kind !== 'ok') metrics.influxErrors.inc({ kind });

@@ -6,6 +6,7 @@
  * level) is refused with the key that caused it.
  */
 import { z } from 'zod';
+import { formatConfigIssues, parseConfig } from '../../devices/contract/config-file.ts';
 import { PlatformError } from '../../devices/contract/errors.ts';
 import { slugSchema } from '../../devices/contract/reading.schema.ts';
 
@@ -119,16 +120,7 @@ export type AlertConfig = z.infer<typeof alertConfigSchema>;
 
 /** Parses the alert config; throws E_CONFIG_INVALID naming the bad key(s). */
 export function parseAlertConfig(input: unknown, source = 'alert config'): AlertConfig {
-  const r = alertConfigSchema.safeParse(input);
-  if (r.success) return r.data;
-  throw new PlatformError('E_CONFIG_INVALID', `${source}: ${formatIssues(r.error)}`);
-}
-
-function formatIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 10)
-    .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
-    .join('; ');
+  return parseConfig(alertConfigSchema, input, source, 'dots');
 }
 
 /** The rules in force for one torg: built-in defaults ← config.defaults ← config.torg[torgId]. */
@@ -137,5 +129,5 @@ export function resolveRuleConfig(config: AlertConfig, torgId: string): RulesCon
   const merged = Object.fromEntries(RULE_IDS.map((id) => [id, { ...DEFAULT_RULES[id], ...config.defaults[id], ...perTorg[id] }]));
   const r = rulesSchema.safeParse(merged);
   if (r.success) return r.data;
-  throw new PlatformError('E_CONFIG_INVALID', `alert rules for torg "${torgId}": ${formatIssues(r.error)}`);
+  throw new PlatformError('E_CONFIG_INVALID', `alert rules for torg "${torgId}": ${formatConfigIssues(r.error, merged, 'dots')}`);
 }

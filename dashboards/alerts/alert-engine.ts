@@ -103,6 +103,40 @@ export class AlertEngine {
     return events;
   }
 
+  /**
+   * Takes back alerts that were firing before a restart (their retained MQTT events,
+   * restore-alerts.ts), with their ids and `since`, so the next evaluation continues them: still
+   * breached → nothing new; cleared → resolved with the same id; subject or rule gone → resolved by the
+   * missing-subject sweep in `evaluate`.
+   *
+   * Returns what cannot be continued, as resolved events to publish at once (which also clears their
+   * retained messages): an alert of a torg no longer in the model (never evaluated again), and a second
+   * alert for a (rule, torg, subject) already tracked (the older one is kept). Events whose id is not
+   * `alertId(rule, torg, subject, since)` are skipped: the engine would resolve them under another id.
+   */
+  restore(events: readonly AlertEvent[]): { restored: AlertEvent[]; resolved: AlertEvent[]; skipped: AlertEvent[] } {
+    const restored: AlertEvent[] = [];
+    const resolved: AlertEvent[] = [];
+    const skipped: AlertEvent[] = [];
+    const now = this.opts.clock();
+    for (const e of [...events].sort((a, b) => a.since - b.since || a.id.localeCompare(b.id))) {
+      if (e.state !== 'firing' || e.id !== alertId(e.rule, e.torg, e.subject, e.since)) {
+        skipped.push(e);
+        continue;
+      }
+      const t: Tracked = { rule: e.rule, torg: e.torg, subject: e.subject, subjectName: e.subjectName, severity: e.severity, since: e.since, phase: 'firing', firing: e };
+      const key = keyOf(e.rule, e.torg, e.subject);
+      if (!this.torg.has(e.torg) || this.tracked.has(key)) {
+        resolved.push(this.event(t, 'resolved', null, e.threshold, Math.max(now, e.at)));
+        continue;
+      }
+      this.tracked.set(key, t);
+      restored.push(e);
+      this.opts.logger?.info({ alert: e.id, rule: e.rule, torg: e.torg, subject: e.subject }, 'alert restored after restart');
+    }
+    return { restored, resolved, skipped };
+  }
+
   /** Firing alerts, oldest first, for the live page and the API. Pending ones are not shown. */
   activeAlerts(torgId?: string): AlertEvent[] {
     const out: AlertEvent[] = [];

@@ -11,6 +11,11 @@ export interface AlertMetrics {
   deliveries: Counter<'sink' | 'outcome'>;
   /** Events a sink dropped, by sink and reason (queue_full, retries_exhausted, rejected, closed). */
   dropped: Counter<'sink' | 'reason'>;
+  /**
+   * Retained firing alerts seen at start (restore-alerts.ts), by outcome: restored, resolved (its torg
+   * is gone or another one holds the same rule and subject), invalid, over_limit.
+   */
+  restored: Counter<'outcome'>;
 }
 
 export function createAlertMetrics(registry: Registry): AlertMetrics {
@@ -23,5 +28,11 @@ export function createAlertMetrics(registry: Registry): AlertMetrics {
       registers: [registry],
     }),
     dropped: new Counter({ name: 'itorg_alert_dropped_total', help: 'Alert events a sink gave up on', labelNames: ['sink', 'reason'], registers: [registry] }),
+    restored: new Counter({
+      name: 'itorg_alert_restored_total',
+      help: 'Retained firing alerts found at start, by outcome',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
   };
 }

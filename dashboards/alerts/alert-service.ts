@@ -15,6 +15,7 @@ import type { AlertMetrics } from './alert-metrics.ts';
 import { AlertDispatcher, type AlertSink } from './alert-sink.ts';
 import { InfluxAlertSink } from './influx-alert-sink.ts';
 import { MqttAlertSink } from './mqtt-alert-sink.ts';
+import { collectRetainedAlerts, type RestoreOptions } from './restore-alerts.ts';
 import { WebhookAlertSink } from './webhook-alert-sink.ts';
 
 export interface AlertServiceOptions {
@@ -26,13 +27,15 @@ export interface AlertServiceOptions {
   /** Omit a sink's client to run without that sink (e.g. a dev setup without InfluxDB). */
   mqtt?: MqttClient;
   writer?: PointWriter;
+  /** How the retained firing alerts are read back in `restore()`. */
+  restore?: Pick<RestoreOptions, 'quietMs' | 'timeoutMs' | 'maxAlerts'>;
 }
 
 export class AlertService {
   readonly engine: AlertEngine;
   private readonly dispatcher: AlertDispatcher;
 
-  constructor(opts: AlertServiceOptions) {
+  constructor(private readonly opts: AlertServiceOptions) {
     const { logger, metrics } = opts;
     this.engine = new AlertEngine({ torg: opts.torg, config: opts.config, clock: opts.clock, logger, metrics });
     const sinks: AlertSink[] = [];
@@ -51,6 +54,24 @@ export class AlertService {
     }
     if (opts.writer) sinks.push(new InfluxAlertSink({ writer: opts.writer, metrics, onError: (err) => logger.warn({ err }, 'alert: history write failed') }));
     this.dispatcher = new AlertDispatcher(sinks);
+  }
+
+  /**
+   * Continues the alerts that were firing before a restart, read from their retained MQTT events.
+   * Await it before the first `evaluate`: otherwise a still-true condition starts a new alert with a
+   * new id (a duplicate for webhook receivers and history) and the old retained one is never cleared.
+   * Without an MQTT client there is nothing to read and nothing is restored.
+   */
+  async restore(): Promise<AlertEvent[]> {
+    const { mqtt, metrics, logger } = this.opts;
+    if (!mqtt) return [];
+    const found = await collectRetainedAlerts(mqtt, { ...this.opts.restore, metrics, logger });
+    const { restored, resolved, skipped } = this.engine.restore(found.events);
+    if (restored.length > 0) metrics.restored.inc({ outcome: 'restored' }, restored.length);
+    if (resolved.length > 0) metrics.restored.inc({ outcome: 'resolved' }, resolved.length);
+    if (skipped.length > 0) metrics.restored.inc({ outcome: 'invalid' }, skipped.length);
+    this.dispatcher.dispatch(resolved);
+    return restored;
   }
 
   /** Evaluates one torg and hands the resulting events to every sink; returns them. */

@@ -2,9 +2,9 @@
  * Bookings (issue 6): the config that maps bookable rooms to ICS feeds, and the zod schemas of
  * everything this folder returns, so an HTTP route can validate and serve it as is.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { readJsonConfig } from '../../devices/contract/config-file.ts';
 import { PlatformError } from '../../devices/contract/errors.ts';
 import { slugSchema } from '../../devices/contract/reading.schema.ts';
 
@@ -55,12 +55,7 @@ export function resolveSource(source: string, baseDir: string): ResolvedSource {
 
 /** Reads and validates a bookings config file; the error names the bad key. */
 export function loadBookingsConfig(path: string): { config: BookingsConfig; baseDir: string } {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new PlatformError('E_CONFIG_INVALID', `${path}: ${(err as Error).message}`, { cause: err });
-  }
+  const raw = readJsonConfig(path);
   const parsed = bookingsConfigSchema.safeParse(raw);
   if (!parsed.success) {
     const first = parsed.error.issues[0];

@@ -6,9 +6,8 @@
  * The file carries a `version`; every computed value is stored with the version it was computed
  * under, so a changed definition never silently rewrites the meaning of last year's numbers.
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { PlatformError } from '../../devices/contract/errors.ts';
+import { parseConfig, readJsonConfig } from '../../devices/contract/config-file.ts';
 import { slugSchema } from '../../devices/contract/reading.schema.ts';
 import { SPLITS } from '../metrics/metric-row.schema.ts';
 
@@ -130,41 +129,11 @@ export const indicatorFileSchema = z
   });
 export type IndicatorFile = z.infer<typeof indicatorFileSchema>;
 
-/** `indicators[visits-per-1000].formula.denominator.per`: ids where there are ids, as a person finds it in the file. */
-function keyPath(input: unknown, path: readonly PropertyKey[]): string {
-  let out = '';
-  let node: unknown = input;
-  for (const seg of path) {
-    if (typeof seg === 'number') {
-      const item = Array.isArray(node) ? (node as unknown[])[seg] : undefined;
-      const id = item && typeof item === 'object' && 'id' in item && typeof item.id === 'string' ? item.id : String(seg);
-      out += `[${id}]`;
-      node = item;
-    } else {
-      out += (out ? '.' : '') + String(seg);
-      node = node && typeof node === 'object' ? (node as Record<string, unknown>)[seg as string] : undefined;
-    }
-  }
-  return out || '(root)';
-}
-
-/** Throws E_CONFIG_INVALID naming the bad key(s). */
+/** Throws E_CONFIG_INVALID naming the bad key(s) by id: `indicators[visits-per-1000].formula.denominator.per`. */
 export function parseIndicatorFile(input: unknown, source = 'indicator definitions'): IndicatorFile {
-  const r = indicatorFileSchema.safeParse(input);
-  if (r.success) return r.data;
-  const detail = r.error.issues
-    .slice(0, 10)
-    .map((i) => `${keyPath(input, i.path)}: ${i.message}`)
-    .join('; ');
-  throw new PlatformError('E_CONFIG_INVALID', `${source}: ${detail}`);
+  return parseConfig(indicatorFileSchema, input, source);
 }
 
 export function loadIndicatorFile(file: string): IndicatorFile {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new PlatformError('E_CONFIG_INVALID', `${file}: ${(err as Error).message}`, { cause: err });
-  }
-  return parseIndicatorFile(json, file);
+  return parseIndicatorFile(readJsonConfig(file), file);
 }

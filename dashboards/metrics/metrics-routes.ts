@@ -27,7 +27,10 @@ import { computeHourBuckets, DEFAULT_METRICS_OPTIONS, HOUR_MS, rollUp, rulesOf, 
 import { recomputeDay, type RecomputeDeps } from './recompute.ts';
 import type { BookingFact } from '../indicators/booking-facts.ts';
 import type { IndicatorFile } from '../indicators/indicator-definition.schema.ts';
-import { computeIndicators, indicatorResultSchema, type IndicatorValue } from '../indicators/indicator-engine.ts';
+import { computeIndicators, indicatorResultSchema, STATUS_RULE, type IndicatorResult, type IndicatorValue } from '../indicators/indicator-engine.ts';
+import type { IndicatorStore, StoredIndicator } from '../indicators/indicator-store.ts';
+import { dimension, dimensioningSchema, type Dimensioning } from '../skalering/dimension.ts';
+import { MODULE_TYPES } from '../../devices/torg/torg-config.schema.ts';
 import { lastIsoWeeks, recommend, recommendationResultSchema, type GhostWeek, type Recommendation } from '../skalering/recommend.ts';
 import { skaleringRulesSchema, type SkaleringRules } from '../skalering/skalering-rules.schema.ts';
 
@@ -299,7 +302,27 @@ export const recommendationsQuerySchema = z.object({
 });
 
 const dataNote = { computedDays: z.array(z.string()), missingDays: z.array(z.string()) };
-export const indicatorsResponseSchema = indicatorResultSchema.extend(dataNote).meta({ id: 'IndicatorsResponse' });
+export const indicatorsResponseSchema = indicatorResultSchema
+  .extend({
+    ...dataNote,
+    /** `stored`: the month's values stored by the IndicatorJob under this definition version; `computed`: computed for this request. */
+    source: z.enum(['stored', 'computed']),
+  })
+  .meta({ id: 'IndicatorsResponse' });
+export const dimensioningQuerySchema = z.object({
+  /** Torg id; default every torg. */
+  torg: z.string().min(1).max(100).optional(),
+  module: z.enum(MODULE_TYPES).optional(),
+  /** Default: the rules' `dimensioning.percentile`. */
+  percentile: z.coerce.number().gt(0).max(1).optional(),
+  /** The last N complete ISO weeks; default the rules' `dimensioning.weeks`. */
+  weeks: z.coerce.number().int().min(1).max(104).optional(),
+  ...csvQueryFields,
+});
+export const dimensioningResponseSchema = z
+  .object({ weeks: z.array(z.string()), from: z.number().int(), to: z.number().int(), dimensioning: z.array(dimensioningSchema), ...dataNote })
+  .meta({ id: 'DimensioningResponse' });
+export type DimensioningResponse = z.infer<typeof dimensioningResponseSchema>;
 export const recommendationsResponseSchema = recommendationResultSchema.extend(dataNote).meta({ id: 'RecommendationsResponse' });
 export type IndicatorsResponse = z.infer<typeof indicatorsResponseSchema>;
 export type RecommendationsResponse = z.infer<typeof recommendationsResponseSchema>;
@@ -310,6 +333,8 @@ export interface EffectRoutesDeps extends MetricsRoutesDeps {
     file: IndicatorFile;
     /** Monthly booking facts (dashboards/bookings); none → booking-based indicators are null and name what is missing. */
     bookingFacts?: (month: string) => Promise<BookingFact[]>;
+    /** Stored monthly values (IndicatorJob); served when present for the month and the file's version. */
+    store?: Pick<IndicatorStore, 'read'>;
   };
   /** The skalering rules; GET /api/v1/recommendations is mounted only with them. */
   skalering?: {
@@ -351,18 +376,97 @@ export const RECOMMENDATION_COLUMNS: readonly CsvColumn<Recommendation>[] = [
   { key: 'thresholds', nb: 'terskler', en: 'thresholds', value: (r) => Object.entries(r.thresholds).map(([k, v]) => `${k}=${v}`).join(' ') },
 ];
 
+export const DIMENSIONING_COLUMNS: readonly CsvColumn<Dimensioning>[] = [
+  { key: 'torg', nb: 'torg', en: 'torg', value: (d) => d.torg },
+  { key: 'module', nb: 'modul', en: 'module', value: (d) => d.module },
+  { key: 'unit', nb: 'enhet', en: 'unit', value: (d) => d.unit },
+  { key: 'percentile', nb: 'persentil', en: 'percentile', value: (d) => d.percentile },
+  { key: 'hours', nb: 'timer', en: 'hours', value: (d) => d.hours },
+  { key: 'hoursIncomplete', nb: 'timer ufullstendige', en: 'hours incomplete', value: (d) => d.hoursIncomplete },
+  { key: 'demandAtPercentile', nb: 'behov ved persentil', en: 'demand at percentile', value: (d) => d.demandAtPercentile },
+  { key: 'needed', nb: 'behov', en: 'needed', value: (d) => d.needed },
+  { key: 'current', nb: 'nå', en: 'current', value: (d) => d.current },
+  { key: 'difference', nb: 'differanse', en: 'difference', value: (d) => d.difference },
+  { key: 'presenceOnlyZones', nb: 'soner uten telling', en: 'presence-only zones', value: (d) => d.presenceOnlyZones.join(' ') },
+];
+
 /** The CLI's view of these answers: where to ask, how to read the rows, which CSV columns. */
 export const EFFECT_TABLES = {
   indicators: { path: '/api/v1/indicators', rows: (body: unknown) => indicatorsResponseSchema.parse(body).values, columns: INDICATOR_COLUMNS },
   recommendations: { path: '/api/v1/recommendations', rows: (body: unknown) => recommendationsResponseSchema.parse(body).recommendations, columns: RECOMMENDATION_COLUMNS },
+  dimensioning: { path: '/api/v1/dimensioning', rows: (body: unknown) => dimensioningResponseSchema.parse(body).dimensioning, columns: DIMENSIONING_COLUMNS },
 };
+
+export type ComputedIndicators = IndicatorResult & { computedDays: string[]; missingDays: string[] };
+
+/**
+ * A month's indicator values computed from stored hours (the path of GET /api/v1/indicators, and of
+ * the IndicatorJob that stores them): month rows of the month and the month before (the trend).
+ */
+export function createIndicatorComputer(deps: MetricsRoutesDeps, ind: NonNullable<EffectRoutesDeps['indicators']>, source = createHourSource(deps)) {
+  const o: MetricsOptions = { ...DEFAULT_METRICS_OPTIONS, ...deps.options };
+  return async (monthLabel: string): Promise<ComputedIndicators> => {
+    const month = parseLocalPeriod(monthLabel);
+    if (month === null || month.label !== monthLabel || !/^\d{4}-\d{2}$/.test(monthLabel)) throw invalid('month', 'a month, YYYY-MM (e.g. 2026-10)');
+    const prev = localMonth(month.startMs - 1, ZONE);
+    // Indicator formulas read torg and municipality month rows only (metricRefSchema).
+    const { hours, computedDays, missingDays } = await source({ startMs: prev.startMs, endMs: month.endMs }, (b) => b.scope === 'torg' || b.scope === 'municipality');
+    const rows = rollUp(hours, o, ZONE).filter((r) => r.period === 'month');
+    const facts = ind.bookingFacts ? [...(await ind.bookingFacts(prev.label)), ...(await ind.bookingFacts(month.label))] : [];
+    const result = computeIndicators(ind.file, rows, facts, month.label, { torg: deps.torgs.map((t) => ({ id: t.id, population: t.population })), municipality: o.municipality });
+    return { ...result, computedDays, missingDays };
+  };
+}
+
+/**
+ * Stored values of a month as indicator values, when every one was stored under the file's version
+ * and every indicator of the file is there; null otherwise (the caller computes instead).
+ */
+export function storedAsResult(file: IndicatorFile, month: string, stored: readonly StoredIndicator[], torgOrder: readonly string[]): IndicatorResult | null {
+  if (stored.length === 0 || stored.some((s) => s.definitionVersion !== file.version)) return null;
+  const values: IndicatorValue[] = [];
+  for (const s of stored) {
+    const def = file.indicators.find((d) => d.id === s.indicator);
+    if (!def) return null;
+    values.push({
+      indicator: s.indicator,
+      definitionVersion: s.definitionVersion,
+      effectGoal: s.effectGoal,
+      name: def.name,
+      unit: def.unit,
+      month,
+      start: s.time,
+      scopeId: s.scopeId,
+      torg: torgOrder.includes(s.scopeId) ? s.scopeId : null,
+      value: s.value ?? null,
+      previousMonthValue: s.previousMonthValue ?? null,
+      trendVsPreviousMonth: s.trendVsPreviousMonth ?? null,
+      trendVsBaseline: s.trendVsBaseline ?? null,
+      expected: s.expected,
+      status: s.status,
+      completeness: s.completeness ?? null,
+      lowCompleteness: s.lowCompleteness,
+      // indicator-point.ts joins the list with '; '.
+      missing: s.missing ? s.missing.split('; ') : [],
+    });
+  }
+  if (file.indicators.some((d) => !values.some((v) => v.indicator === d.id))) return null;
+  // The engine's order (definition order, torg in report order, municipality after); InfluxDB returns
+  // the stored points of one timestamp ordered by series key instead.
+  const order = new Map(file.indicators.map((d, i) => [d.id, i]));
+  const rank = (v: IndicatorValue): number => (v.torg === null ? torgOrder.length : torgOrder.indexOf(v.torg));
+  values.sort((a, b) => order.get(a.indicator)! - order.get(b.indicator)! || rank(a) - rank(b));
+  return { month, definitionVersion: file.version, statusRule: STATUS_RULE, values };
+}
 
 export function effectRoutes(deps: EffectRoutesDeps): AnyRoute[] {
   const o: MetricsOptions = { ...DEFAULT_METRICS_OPTIONS, ...deps.options };
   const source = createHourSource(deps);
   const routes: AnyRoute[] = [];
   const ind = deps.indicators;
+  const torgIds = deps.torgs.map((t) => t.id);
   if (ind) {
+    const computeMonth = createIndicatorComputer(deps, ind, source);
     routes.push(
       defineRoute({
         method: 'get',
@@ -375,17 +479,22 @@ export function effectRoutes(deps: EffectRoutesDeps): AnyRoute[] {
         alsoProduces: ['text/csv'],
         handler: async (ctx) => {
           const month = parseLocalPeriod(ctx.query.month)!;
-          // The month before is read too: the trend compares with it.
-          const prev = localMonth(month.startMs - 1, ZONE);
-          // Indicator formulas read torg and municipality month rows only (metricRefSchema).
-          const { hours, computedDays, missingDays } = await source({ startMs: prev.startMs, endMs: month.endMs }, (b) => b.scope === 'torg' || b.scope === 'municipality');
-          const rows = rollUp(hours, o, ZONE).filter((r) => r.period === 'month');
-          const facts = ind.bookingFacts ? [...(await ind.bookingFacts(prev.label)), ...(await ind.bookingFacts(month.label))] : [];
-          const result = computeIndicators(ind.file, rows, facts, month.label, { torg: deps.torgs.map((t) => ({ id: t.id, population: t.population })), municipality: o.municipality });
-          const answer: IndicatorsResponse = { ...result, computedDays, missingDays };
-          if (!wantsCsv(ctx.query, ctx.req)) return answer;
-          return sendCsv(ctx, ctx.query, `indicators-${month.label}.csv`, answer.values, null, (dialect, lang) =>
-            toCsv(answer.values, INDICATOR_COLUMNS, dialect, lang),
+          let answer: IndicatorsResponse | null = null;
+          if (ind.store) {
+            let stored: StoredIndicator[];
+            try {
+              stored = await ind.store.read(month.label);
+            } catch (err) {
+              if (err instanceof PlatformError && err.retriable) throw ApiError.of('E_API_UNAVAILABLE', { code: err.code });
+              throw err;
+            }
+            const fromStore = storedAsResult(ind.file, month.label, stored, torgIds);
+            if (fromStore) answer = { ...fromStore, computedDays: [], missingDays: [], source: 'stored' };
+          }
+          const out: IndicatorsResponse = answer ?? { ...(await computeMonth(month.label)), source: 'computed' };
+          if (!wantsCsv(ctx.query, ctx.req)) return out;
+          return sendCsv(ctx, ctx.query, `indicators-${month.label}.csv`, out.values, null, (dialect, lang) =>
+            toCsv(out.values, INDICATOR_COLUMNS, dialect, lang),
           );
         },
       }),
@@ -427,6 +536,38 @@ export function effectRoutes(deps: EffectRoutesDeps): AnyRoute[] {
           return sendCsv(ctx, ctx.query, `recommendations-${weeks[0]!.label}-${weeks[weeks.length - 1]!.label}.csv`, answer.recommendations, null, (dialect, lang) =>
             toCsv(answer.recommendations, RECOMMENDATION_COLUMNS, dialect, lang),
           );
+        },
+      }),
+      defineRoute({
+        method: 'get',
+        path: '/api/v1/dimensioning',
+        access: 'analyst',
+        tag: TAG,
+        summary:
+          'Dimensjonering: rom eller plasser et torg trenger for å dekke timetoppene ved en valgt persentil (metode: dashboards/skalering/README.md) / dimensioning: rooms or seats a torg needs to cover peak-hour demand at a chosen percentile',
+        query: dimensioningQuerySchema,
+        response: dimensioningResponseSchema,
+        alsoProduces: ['text/csv'],
+        handler: async (ctx) => {
+          const q = ctx.query;
+          const torgs = q.torg === undefined ? deps.torgs : deps.torgs.filter((t) => t.id === q.torg);
+          if (torgs.length === 0) throw ApiError.of('E_API_NOT_FOUND', { torg: q.torg });
+          const percentile = q.percentile ?? sk.rules.dimensioning.percentile;
+          const weeks = lastIsoWeeks(deps.now(), q.weeks ?? sk.rules.dimensioning.weeks, ZONE);
+          const fromMs = weeks[0]!.startMs;
+          const toMs = weeks[weeks.length - 1]!.endMs;
+          // dimension() reads zone hour rows of split `all` only.
+          const wanted = new Set(torgs.map((t) => t.id));
+          const { hours, computedDays, missingDays } = await source({ startMs: fromMs, endMs: toMs }, (b) => b.scope === 'zone' && b.split === 'all' && wanted.has(b.torg ?? ''));
+          const hourRows = rollUp(hours, o, ZONE).filter((r) => r.period === 'hour');
+          const out: Dimensioning[] = [];
+          for (const torg of torgs) {
+            const modules = [...new Set(torg.zones.map((z) => z.module))].filter((m) => (q.module === undefined ? !sk.rules.modules || sk.rules.modules.includes(m) : m === q.module));
+            for (const module of modules) out.push(dimension(hourRows, torg, module, { percentile, fromMs, toMs }));
+          }
+          const answer: DimensioningResponse = { weeks: weeks.map((w) => w.label), from: fromMs, to: toMs, dimensioning: out, computedDays, missingDays };
+          if (!wantsCsv(q, ctx.req)) return answer;
+          return sendCsv(ctx, q, `dimensioning-${weeks[0]!.label}-${weeks[weeks.length - 1]!.label}.csv`, answer.dimensioning, DIMENSIONING_COLUMNS);
         },
       }),
     );

@@ -3,9 +3,8 @@
  * down, converted, or the torg's meråpent hours extended. Every rule counts ISO weeks: it fires when
  * its condition held in at least `minWeeks` of the last `windowWeeks` complete ISO weeks (Oslo).
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { PlatformError } from '../../devices/contract/errors.ts';
+import { parseConfig, readJsonConfig } from '../../devices/contract/config-file.ts';
 import { MODULE_TYPES } from '../../devices/torg/torg-config.schema.ts';
 import { SPLITS } from '../metrics/metric-row.schema.ts';
 
@@ -55,21 +54,9 @@ export type SkaleringRules = z.infer<typeof skaleringRulesSchema>;
 
 /** Throws E_CONFIG_INVALID naming the bad key(s), e.g. `scaleUp.minWeeks`. */
 export function parseSkaleringRules(input: unknown, source = 'skalering rules'): SkaleringRules {
-  const r = skaleringRulesSchema.safeParse(input);
-  if (r.success) return r.data;
-  const detail = r.error.issues
-    .slice(0, 10)
-    .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
-    .join('; ');
-  throw new PlatformError('E_CONFIG_INVALID', `${source}: ${detail}`);
+  return parseConfig(skaleringRulesSchema, input, source, 'dots');
 }
 
 export function loadSkaleringRules(file: string): SkaleringRules {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new PlatformError('E_CONFIG_INVALID', `${file}: ${(err as Error).message}`, { cause: err });
-  }
-  return parseSkaleringRules(json, file);
+  return parseSkaleringRules(readJsonConfig(file), file);
 }

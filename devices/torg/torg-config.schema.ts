@@ -7,9 +7,8 @@
  * needs "open time" (metrics, alerts, live reset at closing) derives it from this model through
  * devices/torg/opening-hours.ts, never from UTC.
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { PlatformError } from '../contract/errors.ts';
+import { parseConfig, readJsonConfig } from '../contract/config-file.ts';
 import { slugSchema } from '../contract/reading.schema.ts';
 
 /** `HH:MM`, 00:00–24:00 (24:00 = end of day). */
@@ -145,44 +144,11 @@ export type Entrance = z.infer<typeof entranceSchema>;
 export type DayHours = z.infer<typeof dayHoursSchema>;
 export type OpeningException = z.infer<typeof exceptionSchema>;
 
-/**
- * Renders a zod path the way a person finds it in the JSON file, using ids where there are ids:
- * `torg[heggedal].zones[mote-1].capacity` rather than `torg.1.zones.3.capacity`.
- */
-function keyPath(input: unknown, path: readonly PropertyKey[]): string {
-  let out = '';
-  let node: unknown = input;
-  for (const seg of path) {
-    if (typeof seg === 'number') {
-      const item = Array.isArray(node) ? node[seg] : undefined;
-      const id = item && typeof item === 'object' && 'id' in item && typeof item.id === 'string' ? item.id : String(seg);
-      out += `[${id}]`;
-      node = item;
-    } else {
-      out += (out ? '.' : '') + String(seg);
-      node = node && typeof node === 'object' ? (node as Record<string, unknown>)[seg as string] : undefined;
-    }
-  }
-  return out || '(root)';
-}
-
-/** Parses a torg config value; throws E_CONFIG_INVALID naming the bad key(s). */
+/** Parses a torg config value; throws E_CONFIG_INVALID naming the bad key(s), by id: `torg[heggedal].zones[mote-1].capacity`. */
 export function parseTorgConfig(input: unknown, source = 'torg config'): TorgConfig {
-  const r = torgConfigSchema.safeParse(input);
-  if (r.success) return r.data;
-  const detail = r.error.issues
-    .slice(0, 10)
-    .map((i) => `${keyPath(input, i.path)}: ${i.message}`)
-    .join('; ');
-  throw new PlatformError('E_CONFIG_INVALID', `${source}: ${detail}`);
+  return parseConfig(torgConfigSchema, input, source);
 }
 
 export function loadTorgConfig(file: string): TorgConfig {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new PlatformError('E_CONFIG_INVALID', `${file}: ${(err as Error).message}`, { cause: err });
-  }
-  return parseTorgConfig(json, file);
+  return parseTorgConfig(readJsonConfig(file), file);
 }

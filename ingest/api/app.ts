@@ -33,6 +33,12 @@ import type { TokenStore } from './token-store.ts';
 export const TOKEN_COOKIE = 'itorg_token';
 
 export interface ApiAppOptions {
+  /**
+   * express `trust proxy` (https://expressjs.com/en/guide/behind-proxies.html): behind a reverse proxy,
+   * the hops or addresses to trust, so that req.ip — the key of the failed-auth limiter — is the
+   * client's address and not the proxy's (which would lock every client out at once).
+   */
+  trustProxy?: string;
   routes: readonly AnyRoute[];
   tokens: TokenStore;
   logger: Logger;
@@ -204,7 +210,7 @@ export function createApiApp(opts: ApiAppOptions): express.Express {
   const { tokens, logger: log } = opts;
   const app = express();
   app.disable('x-powered-by');
-  // Behind a reverse proxy set `trust proxy` in deployment so the limiter sees client addresses.
+  if (opts.trustProxy !== undefined) app.set('trust proxy', /^\d+$/.test(opts.trustProxy) ? Number(opts.trustProxy) : opts.trustProxy);
   app.use(express.json({ limit: '1mb' }));
   app.use((req, res, next) => {
     res.set('X-Content-Type-Options', 'nosniff');

@@ -8,8 +8,9 @@
  * reasoning as GitHub's token scheme). Comparison is constant-time.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { z } from 'zod';
+import { openSqlite } from '../sqlite-database.ts';
 import { ApiError, ROLES, type Principal, type Role } from './route.ts';
 
 export const tokenRecordSchema = z
@@ -92,10 +93,7 @@ export class SqliteTokenStore implements TokenStore {
   private readonly lastTouched = new Map<string, number>();
 
   constructor(private readonly opts: { path: string; now: () => number }) {
-    this.db = new Database(opts.path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
+    this.db = openSqlite(opts.path);
     this.db.exec(`CREATE TABLE IF NOT EXISTS api_token (
       id TEXT PRIMARY KEY,
       name TEXT NOT NULL,

@@ -18,10 +18,9 @@
  * Places are checked against the torg model by the registry when the rule is applied, not here: the
  * same rules file serves every torg.
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DEVICE_CLASSES, DEVICE_SOURCES, type DeviceBirth, type DeviceClass, type Place } from '../../devices/contract/device-messages.schema.ts';
-import { PlatformError } from '../../devices/contract/errors.ts';
+import { parseConfig, readJsonConfig } from '../../devices/contract/config-file.ts';
 import { SLUG_PATTERN, slugSchema } from '../../devices/contract/reading.schema.ts';
 
 export const ASSIGNMENT_RULES_VERSION = 1;
@@ -117,31 +116,13 @@ export type AssignmentRule = AssignmentRules['rules'][number];
 export const NO_RULES: AssignmentRules = { v: ASSIGNMENT_RULES_VERSION, rules: [] };
 
 /** Path as the person editing the file reads it: `rules[2].match.labels.zone`. */
-function describePath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : `${out === '' ? '' : '.'}${String(p)}`;
-  return out === '' ? '(root)' : out;
-}
-
 /** Validates a parsed rules document; E_CONFIG_INVALID naming the rule index and key of each problem. */
 export function parseAssignmentRules(json: unknown, source = 'assignment rules'): AssignmentRules {
-  const r = assignmentRulesSchema.safeParse(json);
-  if (r.success) return r.data;
-  const detail = r.error.issues
-    .slice(0, 10)
-    .map((i) => `${describePath(i.path)}: ${i.message}`)
-    .join('; ');
-  throw new PlatformError('E_CONFIG_INVALID', `${source}: ${detail}`);
+  return parseConfig(assignmentRulesSchema, json, source, 'indices');
 }
 
 export function loadAssignmentRules(path: string): AssignmentRules {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new PlatformError('E_CONFIG_INVALID', `${path}: ${(e as Error).message}`, { cause: e });
-  }
-  return parseAssignmentRules(json, path);
+  return parseAssignmentRules(readJsonConfig(path), path);
 }
 
 /** What a rule is matched against: the birth, with torg and gateway from its topic. */

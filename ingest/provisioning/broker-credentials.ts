@@ -17,13 +17,14 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { PlatformError } from '../../devices/contract/errors.ts';
 import { slugSchema } from '../../devices/contract/reading.schema.ts';
 import { hashPasswords, writeBrokerAuthFiles, type BrokerAuthFiles, type HashedPrincipal } from '../broker-acl/mosquitto-acl.ts';
+import { openSqlite } from '../sqlite-database.ts';
 
 export const SERVICE_ROLES = ['ingest', 'admin', 'bootstrap'] as const;
 export type ServiceRole = (typeof SERVICE_ROLES)[number];
@@ -86,10 +87,7 @@ export class SqliteBrokerCredentialStore implements BrokerCredentialStore {
   private readonly db: Database.Database;
 
   constructor(private readonly opts: SqliteBrokerCredentialStoreOptions) {
-    this.db = new Database(opts.path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
+    this.db = openSqlite(opts.path);
     this.db.exec(`CREATE TABLE IF NOT EXISTS broker_user (
       username TEXT PRIMARY KEY,
       role TEXT NOT NULL CHECK (role IN ('gateway', 'ingest', 'admin', 'bootstrap')),

@@ -10,9 +10,10 @@
  * the first match, so timing tells nothing about which key (if any) matched.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { z } from 'zod';
 import { slugSchema } from '../../devices/contract/reading.schema.ts';
+import { openSqlite } from '../sqlite-database.ts';
 
 export const KEY_STATUSES = ['active', 'disabled'] as const;
 
@@ -79,10 +80,7 @@ export class SqliteProvisioningKeyStore implements ProvisioningKeyStore {
   private readonly db: Database.Database;
 
   constructor(private readonly opts: SqliteKeyStoreOptions) {
-    this.db = new Database(opts.path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
+    this.db = openSqlite(opts.path);
     this.db.exec(`CREATE TABLE IF NOT EXISTS provisioning_key (
       id TEXT PRIMARY KEY,
       torg TEXT NOT NULL,

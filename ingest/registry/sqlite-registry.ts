@@ -21,6 +21,7 @@ import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { deviceIdSchema } from '../../devices/contract/reading.schema.ts';
+import { openSqlite } from '../sqlite-database.ts';
 import { RegistryError } from './registry-errors.ts';
 import {
   GATEWAY_STATUSES,
@@ -268,14 +269,8 @@ export class SqliteRegistry implements Registry {
   constructor(opts: SqliteRegistryOptions) {
     this.places = opts.knownPlaces;
     this.now = opts.now;
-    this.db = guard(() => new Database(opts.path));
+    this.db = guard(() => openSqlite(opts.path, { busyTimeoutMs: opts.busyTimeoutMs, foreignKeys: true }));
     try {
-      guard(() => {
-        this.db.pragma('journal_mode = WAL');
-        this.db.pragma('synchronous = FULL');
-        this.db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(opts.busyTimeoutMs ?? 5000))}`);
-        this.db.pragma('foreign_keys = ON');
-      });
       this.migrate(opts.logger);
       this.syncTorg();
     } catch (err) {

@@ -1,38 +1,19 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command, CommanderError } from 'commander';
 import express from 'express';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { addApiCommands } from '../../cli/api-commands.ts';
 import { listen } from '../../ingest/api/app.ts';
-import { runCli } from '../support/cli.ts';
+import { runCli, runCommandsInProcess } from '../support/cli.ts';
 import { startTestApi, type TestApi } from '../ingest/api/api-server.ts';
 
 // 2026-11-24T08:00:00Z, computed outside the code under test (python datetime).
 const NOW = 1_795_507_200_000;
 
-async function cli(args: string[], env: Record<string, string | undefined> = {}, lang: 'nb' | 'en' = 'en') {
-  let code = -1;
-  let stdout = '';
-  let stderr = '';
-  const program = new Command('innbyggertorg');
-  addApiCommands(program, {
-    stdout: (s) => (stdout += s),
-    stderr: (s) => (stderr += s),
-    env,
-    lang: () => lang,
-    setExit: (c) => (code = c),
-    now: () => NOW,
-  });
-  try {
-    await program.parseAsync(args, { from: 'user' });
-  } catch (e) {
-    if (!(e instanceof CommanderError)) throw e;
-    code = e.exitCode;
-  }
-  return { code, stdout, stderr };
+function cli(args: string[], env: Record<string, string | undefined> = {}, lang: 'nb' | 'en' = 'en') {
+  return runCommandsInProcess(addApiCommands, args, { env, lang, now: NOW });
 }
 
 /** A loopback URL where nothing listens. */

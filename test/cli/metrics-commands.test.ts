@@ -3,7 +3,6 @@
  * (createApiApp + metricsRoutes) and a real InfluxDB seeded with the hand-countable fixture day of
  * test/dashboards/metrics/metrics-routes-fixture.ts.
  */
-import { Command, CommanderError } from 'commander';
 import { parse } from 'csv-parse/sync';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,22 +12,12 @@ import { effectRoutes, metricsRoutes } from '../../dashboards/metrics/metrics-ro
 import { recomputeDay } from '../../dashboards/metrics/recompute.ts';
 import { loadIndicatorFile } from '../../dashboards/indicators/indicator-definition.schema.ts';
 import { loadSkaleringRules } from '../../dashboards/skalering/skalering-rules.schema.ts';
+import { runCommandsInProcess } from '../support/cli.ts';
 import { startTestApi, type TestApi } from '../ingest/api/api-server.ts';
 import { NOW, startMetricsFixture, type MetricsFixture } from '../dashboards/metrics/metrics-routes-fixture.ts';
 
-async function cli(args: string[], env: Record<string, string | undefined> = {}, lang: 'nb' | 'en' = 'en') {
-  let code = -1;
-  let stdout = '';
-  let stderr = '';
-  const program = new Command('innbyggertorg');
-  addMetricsCommands(program, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), env, lang: () => lang, setExit: (c) => (code = c), now: () => NOW });
-  try {
-    await program.parseAsync(args, { from: 'user' });
-  } catch (e) {
-    if (!(e instanceof CommanderError)) throw e;
-    code = e.exitCode;
-  }
-  return { code, stdout, stderr };
+function cli(args: string[], env: Record<string, string | undefined> = {}, lang: 'nb' | 'en' = 'en') {
+  return runCommandsInProcess(addMetricsCommands, args, { env, lang, now: NOW });
 }
 
 describe('metrics command (real API, real InfluxDB)', () => {

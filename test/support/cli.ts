@@ -4,6 +4,8 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import type { ApiCliIo } from '../../cli/api-commands.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -18,4 +20,34 @@ export function runCli(args: readonly string[], stdin = ''): Promise<{ code: num
     child.on('close', (code) => resolve({ code, stdout, stderr }));
     child.stdin.end(stdin);
   });
+}
+
+/**
+ * Runs CLI commands in this process, the way cli/main.ts wires them (`add(program, io)`), with
+ * stdout, stderr and the exit code captured; a usage error's exit code comes from commander.
+ */
+export async function runCommandsInProcess(
+  add: (program: Command, io: ApiCliIo) => void,
+  args: readonly string[],
+  opts: { env?: Record<string, string | undefined>; lang?: 'nb' | 'en'; now: number },
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  let code = -1;
+  let stdout = '';
+  let stderr = '';
+  const program = new Command('innbyggertorg');
+  add(program, {
+    stdout: (s) => (stdout += s),
+    stderr: (s) => (stderr += s),
+    env: opts.env ?? {},
+    lang: () => opts.lang ?? 'en',
+    setExit: (c) => (code = c),
+    now: () => opts.now,
+  });
+  try {
+    await program.parseAsync([...args], { from: 'user' });
+  } catch (e) {
+    if (!(e instanceof CommanderError)) throw e;
+    code = e.exitCode;
+  }
+  return { code, stdout, stderr };
 }

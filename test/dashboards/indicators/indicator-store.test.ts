@@ -2,8 +2,6 @@
  * Indicator values stored in a real InfluxDB (RP "forever"), read back, and replaced on recompute
  * (late data) with the change logged and no stale field left behind.
  */
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INDICATOR_MEASUREMENT, RP_AGGREGATES } from '../../../devices/contract/influx-layout.ts';
 import { computeIndicators } from '../../../dashboards/indicators/indicator-engine.ts';
@@ -16,6 +14,7 @@ import { InfluxWriter } from '../../../ingest/influx-writer.ts';
 import { startInfluxDB } from '../../support/services.ts';
 import type { InfluxHandle } from '../../support/services.ts';
 import { row } from './metric-rows.ts';
+import { capturedLogger } from '../../support/captured-log.ts';
 
 const context: IndicatorContext = {
   torg: [
@@ -78,16 +77,7 @@ describe('indicatorValueToLine', () => {
 describe('IndicatorStore (real InfluxDB)', () => {
   let influx: InfluxHandle;
   let writer: InfluxWriter;
-  const logged: Record<string, unknown>[] = [];
-  const log = pino(
-    { level: 'info' },
-    new Writable({
-      write(chunk: Buffer, _enc, done) {
-        logged.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-        done();
-      },
-    }),
-  );
+  const { log, logged } = capturedLogger();
   let store: IndicatorStore;
 
   beforeAll(async () => {

@@ -3,8 +3,6 @@
  * written with the ingest's line protocol, hours computed into RP "forever", late readings written,
  * the day recomputed, and the changed values asserted from hand arithmetic.
  */
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGG_HOURLY_MEASUREMENT, RP_AGGREGATES, RP_RAW } from '../../../devices/contract/influx-layout.ts';
@@ -19,6 +17,7 @@ import { readingToLine } from '../../../ingest/line-protocol.ts';
 import { startInfluxDB } from '../../support/services.ts';
 import type { InfluxHandle } from '../../support/services.ts';
 import { assignments, makeTorg, t } from './fixture-torg.ts';
+import { capturedLogger } from '../../support/captured-log.ts';
 
 const torg = makeTorg();
 const places = assignments('testtorg', {
@@ -43,16 +42,7 @@ describe('recompute after late data (real InfluxDB)', () => {
   let raw: InfluxWriter;
   let agg: InfluxWriter;
   let reader: InfluxMetricsReader;
-  const logged: Record<string, unknown>[] = [];
-  const log = pino(
-    { level: 'info' },
-    new Writable({
-      write(chunk: Buffer, _enc, done) {
-        logged.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-        done();
-      },
-    }),
-  );
+  const { log, logged } = capturedLogger();
   const deps = () => ({ torgs: [torg], assignments: places, store: reader, writer: agg, log, options });
   // ISO week 2026-W47: Monday 2026-11-16 00:00 CET to Monday 2026-11-23.
   const week = { from: t('2026-11-15T23:00:00Z'), to: t('2026-11-22T23:00:00Z') };

@@ -21,6 +21,8 @@ export interface RouteMatrixOptions {
   dummies?: Record<string, string>;
   /** Methods for which the required role is sent too (default GET only). */
   allowedMethods?: readonly AnyRoute['method'][];
+  /** Per request (default 10 s); routes that compute on request (recommendations over weeks) need more. */
+  timeoutMs?: number;
 }
 
 export interface MatrixCheck {
@@ -57,12 +59,12 @@ export function dummyPath(route: AnyRoute, dummies: Record<string, string> = {})
   return path;
 }
 
-async function send(baseUrl: string, route: AnyRoute, path: string, token: string | undefined): Promise<{ status: number; code: string | undefined }> {
+async function send(baseUrl: string, route: AnyRoute, path: string, token: string | undefined, timeoutMs = 10_000): Promise<{ status: number; code: string | undefined }> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
   const hasBody = route.method !== 'get' && route.method !== 'delete';
   if (hasBody) headers['content-type'] = 'application/json';
-  const res = await fetch(new URL(path, baseUrl), { method: route.method.toUpperCase(), headers, ...(hasBody ? { body: '{}' } : {}), signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(new URL(path, baseUrl), { method: route.method.toUpperCase(), headers, ...(hasBody ? { body: '{}' } : {}), signal: AbortSignal.timeout(timeoutMs) });
   let code: string | undefined;
   if ((res.headers.get('content-type') ?? '').startsWith('application/json')) {
     const parsed = z.object({ error: z.object({ code: z.string() }) }).safeParse(await res.json().catch(() => null));
@@ -85,15 +87,15 @@ export async function checkRouteMatrix(opts: RouteMatrixOptions): Promise<{ chec
       continue;
     }
     const path = dummyPath(route, opts.dummies);
-    const none = await send(opts.baseUrl, route, path, undefined);
+    const none = await send(opts.baseUrl, route, path, undefined, opts.timeoutMs);
     checks.push({ route: name, as: 'no token', expected: '401 E_API_UNAUTHENTICATED', ...none, ok: none.status === 401 && none.code === 'E_API_UNAUTHENTICATED' });
     for (const role of ROLES) {
       const token = opts.tokens[role];
       if (!roleAllows(role, route.access)) {
-        const r = await send(opts.baseUrl, route, path, token);
+        const r = await send(opts.baseUrl, route, path, token, opts.timeoutMs);
         checks.push({ route: name, as: role, expected: '403 E_API_FORBIDDEN', ...r, ok: r.status === 403 && r.code === 'E_API_FORBIDDEN' });
       } else if (role === route.access && allowed.includes(route.method)) {
-        const r = await send(opts.baseUrl, route, path, token);
+        const r = await send(opts.baseUrl, route, path, token, opts.timeoutMs);
         checks.push({ route: name, as: role, expected: 'not 401/403/429', ...r, ok: r.status !== 401 && r.status !== 403 && r.status !== 429 });
       }
     }
