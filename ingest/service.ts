@@ -385,9 +385,16 @@ export async function startService(config: IngestConfig, deps: ServiceDeps = {})
 
       // Alerts judge the numbers the staff see: each torg on its own live changes, and all on a timer
       // (conditions with a duration fire by time passing, not by a new reading).
+      // Not before the live state is rebuilt from InfluxDB: until then it has no doors or rooms, and a
+      // restored alert would be resolved for a condition that may still hold. Only active devices are
+      // judged: a pending device has no place yet and raises no offline or battery alert.
+      let liveReady = false;
+      void liveService.ready.then(() => (liveReady = true));
+      const activeClassOf = (d: string) => (places.lookup(d)?.status === 'active' ? places.classOf(d) : undefined);
       const evaluate = (torgId: string) => {
+        if (!liveReady) return;
         const t = liveService.torg(torgId);
-        if (t) alerts.evaluate(torgId, factsFromLive(t, places.classOf));
+        if (t) alerts.evaluate(torgId, factsFromLive(t, activeClassOf));
       };
       const off = liveService.onChange((c) => evaluate(c.torg.id));
       const timer = setInterval(() => torgConfig.torg.forEach((t) => evaluate(t.id)), ALERT_EVERY_MS);

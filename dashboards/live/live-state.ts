@@ -263,6 +263,11 @@ export class LiveState {
     // Period counts only: totals are the device's running counters since its last reset, and the
     // simulator and the supported counters (Milesight VS133) send the period counts beside them.
     if (r.periodIn === undefined && r.periodOut === undefined) return;
+    // A closing that passed before this count must be reset first, whether the periodic tick has
+    // run yet (live) or not at all (rebuild after closing). A count ending exactly at the closing
+    // still belongs before the reset, as in the metrics engine's replay (metrics-engine.ts).
+    const reset = entry.occupancy.tick(timeMs - 1);
+    if (reset !== null) this.recordSeries(entry, reset.at);
     entry.occupancy.apply({ at: timeMs, device: r.device, entrance: info.place.entrance, line: r.line, in: r.periodIn ?? 0, out: r.periodOut ?? 0 });
     entry.lastCounterAt = Math.max(entry.lastCounterAt ?? 0, timeMs);
     this.recordSeries(entry, timeMs);
@@ -314,7 +319,9 @@ export class LiveState {
     const today = DateTime.fromMillis(now, { zone: torg.timeZone }).toISODate();
     const countedToday = entry.lastCounterAt !== null && DateTime.fromMillis(entry.lastCounterAt, { zone: torg.timeZone }).toISODate() === today && snap.day === today;
 
-    const devices = [...new Set([...entry.devices, ...(this.opts.devicesOf?.(id) ?? [])])].sort();
+    // A device reassigned to another torg (or gone from the registry) keeps its entries here; it
+    // belongs to the torg the registry says now, so it neither shows nor counts under this one.
+    const devices = [...new Set([...entry.devices, ...(this.opts.devicesOf?.(id) ?? [])])].filter((d) => this.opts.places(d)?.torg === id).sort();
     const infoOf = new Map(devices.map((d) => [d, this.opts.places(d)] as const));
     const counterDevices = devices.filter((d) => {
       const i = infoOf.get(d);
