@@ -1,13 +1,15 @@
 /**
- * Mergeable sums behind one metric row. Hours are computed from raw readings; days, weeks, months,
- * modules and the municipality are merges of these, so a recomputed hour changes every period that
- * contains it and nothing else has to be re-read. Times are member-time (a module of three rooms
- * open one hour has 3 h of span), see README.md "Scopes".
+ * Mergeable sums behind one metric row. Hours are computed from raw readings; days, weeks and months
+ * are merges of these over time, so a recomputed hour changes every period that contains it and
+ * nothing else has to be re-read. Modules and the municipality are not time merges: their occupancy
+ * is the sum of their members' at each moment, computed by the engine's time sweep; only the
+ * member-additive parts (climate times, visits, runs, drift) are merged across members, see
+ * README.md "Scopes".
  */
 import type { MetricRow } from './metric-row.schema.ts';
 
 export interface Accumulator {
-  /** Time of the split inside the bucket (ms, member-time). */
+  /** Time of the split inside the bucket (ms). */
   spanMs: number;
   /** Part of spanMs with every sensor behind the scope reporting. */
   reportedMs: number;
@@ -65,7 +67,7 @@ export function emptyAccumulator(withVisits: boolean): Accumulator {
 
 const addNullable = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : a + b);
 
-/** Adds `b` into `a`; the peak of a merge is the highest member peak. */
+/** Adds `b` into `a` for disjoint time (hours into days, weeks, months): the peak is the highest peak. */
 export function mergeInto(a: Accumulator, b: Accumulator): void {
   a.spanMs += b.spanMs;
   a.reportedMs += b.reportedMs;
@@ -78,6 +80,25 @@ export function mergeInto(a: Accumulator, b: Accumulator): void {
   a.under60Ms += b.under60Ms;
   a.from60to100Ms += b.from60to100Ms;
   a.over100Ms += b.over100Ms;
+  a.co2OkMs += b.co2OkMs;
+  a.co2KnownMs += b.co2KnownMs;
+  a.tempOkMs += b.tempOkMs;
+  a.tempKnownMs += b.tempKnownMs;
+  a.humOkMs += b.humOkMs;
+  a.humKnownMs += b.humKnownMs;
+  a.visits = addNullable(a.visits, b.visits);
+  for (const r of b.runs) a.runs.push(r);
+  a.driftBelowZero = addNullable(a.driftBelowZero, b.driftBelowZero);
+  a.driftClosingReset = addNullable(a.driftClosingReset, b.driftClosingReset);
+}
+
+/**
+ * Adds the member-additive parts of `b` into `a` (climate times, visits, dwell runs, drift). The
+ * occupancy parts (span, reported time, occupancy, peak, utilisation, time at target) of a module
+ * or the municipality are the members' occupancy summed at the same moment (issue 6 review), which
+ * per-member sums cannot give, so the engine computes them in its time sweep.
+ */
+export function mergeMembersInto(a: Accumulator, b: Accumulator): void {
   a.co2OkMs += b.co2OkMs;
   a.co2KnownMs += b.co2KnownMs;
   a.tempOkMs += b.tempOkMs;

@@ -16,7 +16,7 @@ import type { DriftCorrection } from '../occupancy/torg-occupancy.ts';
 import { localDay, localIsoWeek, localMonth, openIntervals } from '../../devices/torg/opening-hours.ts';
 import type { OpeningStatus } from '../../devices/torg/opening-hours.ts';
 import type { Torg } from '../../devices/torg/torg-config.schema.ts';
-import { emptyAccumulator, mergeInto, rowValues } from './accumulator.ts';
+import { emptyAccumulator, mergeInto, mergeMembersInto, rowValues } from './accumulator.ts';
 import type { Accumulator } from './accumulator.ts';
 import type { MetricRow, MetricsResult, PeriodKind, Scope, Split } from './metric-row.schema.ts';
 
@@ -154,7 +154,8 @@ class Buckets {
   /** Last (hour, status) → accumulators per scope: consecutive segments mostly share them. */
   private readonly last = new Map<string, { hour: number; status: OpeningStatus; accs: Accumulator[] }>();
   get(scope: Scope, scopeId: string, torg: string | null, hourStart: number, split: Split, withVisits: boolean): Accumulator {
-    const key = `${scope}|${scopeId}|${hourStart}|${split}`;
+    // Zone ids are unique within a torg only (torg-config.schema.ts), so the torg is part of the key.
+    const key = `${scope}|${torg}|${scopeId}|${hourStart}|${split}`;
     let b = this.map.get(key);
     if (!b) {
       b = { scope, scopeId, torg, hourStart, split, acc: emptyAccumulator(withVisits) };
@@ -164,7 +165,7 @@ class Buckets {
   }
   /** The status split plus 'all' when open; 'all' exists for every hour even when closed throughout. */
   each(scope: Scope, scopeId: string, torg: string | null, hourStart: number, status: OpeningStatus, withVisits: boolean): Accumulator[] {
-    const scopeKey = `${scope}|${scopeId}`;
+    const scopeKey = `${scope}|${torg}|${scopeId}`;
     const cached = this.last.get(scopeKey);
     if (cached && cached.hour === hourStart && cached.status === status) return cached.accs;
     const all = this.get(scope, scopeId, torg, hourStart, 'all', withVisits);
@@ -193,24 +194,70 @@ export function computeHourBuckets(input: {
   const { fromMs, toMs } = input;
   if (fromMs % HOUR_MS !== 0 || toMs % HOUR_MS !== 0 || toMs <= fromMs) throw new RangeError('computeHourBuckets: from/to must be whole hours, from < to');
   const buckets = new Buckets();
-  for (const torg of input.torgs) computeTorg(torg, fromMs, toMs, input.readings, input.assignments, o, buckets);
-  // Modules are merges of their zones; the municipality a merge of its torg rows.
-  const merged: HourBucket[] = [];
-  for (const b of buckets.map.values()) {
+  const torgTimelines: TorgSegment[][] = [];
+  for (const torg of input.torgs) torgTimelines.push(computeTorg(torg, fromMs, toMs, input.readings, input.assignments, o, buckets));
+  // Occupancy of modules (computeTorg) and of the municipality (municipalitySweep) is summed at each
+  // moment; climate times, visits, runs and drift are additive over members and merged here.
+  for (const b of [...buckets.map.values()]) {
     if (b.scope === 'zone') {
       const torg = input.torgs.find((t) => t.id === b.torg)!;
       const zone = torg.zones.find((z) => z.id === b.scopeId)!;
-      mergeInto(buckets.get('module', `${torg.id}/${zone.module}`, torg.id, b.hourStart, b.split, false), b.acc);
+      mergeMembersInto(buckets.get('module', `${torg.id}/${zone.module}`, torg.id, b.hourStart, b.split, false), b.acc);
     }
   }
   for (const b of [...buckets.map.values()]) {
-    if (b.scope === 'torg') mergeInto(buckets.get('municipality', o.municipality, null, b.hourStart, b.split, true), b.acc);
+    if (b.scope === 'torg') mergeMembersInto(buckets.get('municipality', o.municipality, null, b.hourStart, b.split, true), b.acc);
   }
-  for (const b of buckets.map.values()) merged.push(b);
-  return merged;
+  municipalitySweep(torgTimelines, fromMs, toMs, o, buckets);
+  return [...buckets.map.values()];
 }
 
-function computeTorg(torg: Torg, fromMs: number, toMs: number, readings: RawReadings, assignments: AssignmentLookup, o: MetricsOptions, buckets: Buckets): void {
+/** One elementary segment of a torg: its status, and its occupancy when its counters all report. */
+interface TorgSegment {
+  start: number;
+  end: number;
+  status: OpeningStatus;
+  /** null when the torg is not reporting (or has no counter seen in the range: not a member then). */
+  occupancy: number | null;
+  capacity: number;
+  member: boolean;
+}
+
+/**
+ * The municipality's occupancy at t is the sum of its torg's at t. Torg have different opening
+ * hours, so for split s the members at t are the torg whose status is s ('all': open, staffed or
+ * meråpent); the split has time when at least one torg is in it, and is reporting when every member
+ * in it is (the gap rule of zones and torg). A torg with no counter seen in the range is not a
+ * member (the engine cannot know it has sensors, as for zones: README.md "Sensors behind a scope").
+ */
+function municipalitySweep(timelines: readonly TorgSegment[][], fromMs: number, toMs: number, o: MetricsOptions, buckets: Buckets): void {
+  const cuts = new Set<number>([fromMs, toMs]);
+  for (const tl of timelines) for (const s of tl) cuts.add(s.start).add(s.end);
+  const points = [...cuts].filter((t) => t >= fromMs && t <= toMs).sort((a, b) => a - b);
+  const idx = timelines.map(() => 0);
+  for (let p = 0; p + 1 < points.length; p++) {
+    const a = points[p]!;
+    const dt = points[p + 1]! - a;
+    const hour = hourOf(a);
+    const now: TorgSegment[] = [];
+    timelines.forEach((tl, i) => {
+      while (idx[i]! < tl.length && tl[idx[i]!]!.end <= a) idx[i]!++;
+      const seg = tl[idx[i]!];
+      if (seg && seg.start <= a) now.push(seg);
+    });
+    for (const split of ['staffed', 'meraapent', 'closed', 'all'] as const) {
+      const inSplit = now.filter((s) => (split === 'all' ? s.status !== 'closed' : s.status === split));
+      if (inSplit.length === 0) continue;
+      const acc = buckets.get('municipality', o.municipality, null, hour, split, true);
+      acc.spanMs += dt;
+      const members = inSplit.filter((s) => s.member);
+      if (members.length === 0 || members.some((s) => s.occupancy === null)) continue;
+      addOccupancy(acc, members.reduce((sum, s) => sum + s.occupancy!, 0), members.reduce((sum, s) => sum + s.capacity, 0), true, dt);
+    }
+  }
+}
+
+function computeTorg(torg: Torg, fromMs: number, toMs: number, readings: RawReadings, assignments: AssignmentLookup, o: MetricsOptions, buckets: Buckets): TorgSegment[] {
   // Resolve assignments at each reading's own timestamp.
   const zoneOfPresence = new Map<PresenceSample, string>();
   const zoneOfClimate = new Map<ClimateSample, string>();
@@ -232,10 +279,16 @@ function computeTorg(torg: Torg, fromMs: number, toMs: number, readings: RawRead
       zoneOfClimate.set(r, a.place.zone);
     }
   }
+  // A redelivered counter reading (MQTT QoS 1 is at-least-once; a gateway replay can resend a
+  // backlog) carries the same device, line and period end: it is one count, not two. InfluxDB
+  // already keeps one point per series and timestamp, so this keeps the pure engine equal to
+  // what the store would return. The last copy wins, as in holdsOf.
+  const counterByKey = new Map<string, CounterSample>();
   for (const r of readings.counter) {
     const a = assignments(r.device, r.time);
-    if (a?.torg === torg.id && a.place.type === 'entrance') counters.push(r);
+    if (a?.torg === torg.id && a.place.type === 'entrance') counterByKey.set(`${r.device}|${r.line}|${r.time}`, r);
   }
+  for (const r of counterByKey.values()) counters.push(r);
 
   const presenceHolds = holdsOf(presence, o);
   const climateHolds = holdsOf(climate, o);
@@ -324,6 +377,8 @@ function computeTorg(torg: Torg, fromMs: number, toMs: number, readings: RawRead
     for (const acc of buckets.each('zone', zoneId, torg.id, hourOf(start), status, false)) acc.runs.push(minutes);
     for (const acc of buckets.each('torg', torg.id, torg.id, hourOf(start), status, true)) acc.runs.push(minutes);
   };
+  const modules = [...new Set(torg.zones.map((z) => z.module))];
+  const timeline: TorgSegment[] = [];
 
   let stepIdx = 0;
   for (let p = 0; p + 1 < points.length; p++) {
@@ -339,6 +394,10 @@ function computeTorg(torg: Torg, fromMs: number, toMs: number, readings: RawRead
       acc.spanMs += dt;
       if (torgReporting) addOccupancy(acc, torgOcc, torg.capacity, true, dt);
     }
+    timeline.push({ start: a, end: a + dt, status, occupancy: torgReporting ? torgOcc : null, capacity: torg.capacity, member: counterCursors.length > 0 });
+    // Module occupancy at this moment = Σ of its rooms' (issue 6 review); members are the rooms with
+    // a presence sensor seen in the range, and the module reports only when all of them do.
+    const moduleNow = new Map<string, { occ: number; capacity: number; headcount: boolean; members: number; reporting: boolean }>();
 
     for (const zone of torg.zones) {
       const zs = zoneSensors.get(zone.id)!;
@@ -351,6 +410,15 @@ function computeTorg(torg: Torg, fromMs: number, toMs: number, readings: RawRead
         acc.spanMs += dt;
         if (reporting) addOccupancy(acc, zoneOcc, zone.capacity, zs.headcount, dt);
       }
+      const m = moduleNow.get(zone.module) ?? { occ: 0, capacity: 0, headcount: true, members: 0, reporting: true };
+      if (zs.presence.length > 0) {
+        m.members++;
+        m.occ += zoneOcc;
+        m.capacity += zone.capacity;
+        m.headcount &&= zs.headcount;
+        m.reporting &&= reporting;
+      }
+      moduleNow.set(zone.module, m);
       if (reporting && zoneOcc > 0) {
         if (!runStart.has(zone.id)) runStart.set(zone.id, a);
         // Climate compliance is over occupied time with a reporting presence sensor.
@@ -377,9 +445,19 @@ function computeTorg(torg: Torg, fromMs: number, toMs: number, readings: RawRead
         closeRun(zone.id, a);
       }
     }
+    for (const module of modules) {
+      const m = moduleNow.get(module)!;
+      for (const acc of buckets.each('module', `${torg.id}/${module}`, torg.id, hour, status, false)) {
+        acc.spanMs += dt;
+        // A module mixing head-count and presence-only rooms uses the presence-only rule
+        // (occupied time ÷ reported time): a people ÷ capacity ratio needs every room's head count.
+        if (m.members > 0 && m.reporting) addOccupancy(acc, m.occ, m.capacity, m.headcount, dt);
+      }
+    }
   }
   // Runs still open at the end of the computed range are cut there.
   for (const zone of torg.zones) closeRun(zone.id, toMs);
+  return timeline;
 }
 
 function addOccupancy(acc: Accumulator, occupancy: number, capacity: number, headcount: boolean, dt: number): void {
@@ -476,7 +554,7 @@ export function rollUp(hours: readonly HourBucket[], options: Partial<MetricsOpt
     const c = calOf(h.hourStart);
     const hourLbl = c.label;
     for (const [period, p] of c.periods) {
-      const key = `${h.scope}|${h.scopeId}|${h.split}|${period}|${p.startMs}`;
+      const key = `${h.scope}|${h.torg}|${h.scopeId}|${h.split}|${period}|${p.startMs}`;
       let b = periods.get(key);
       if (!b) {
         b = { base: h, period, start: p.startMs, end: p.endMs, label: p.label, acc: emptyAccumulator(withVisits(h.scope)), children: [] };
@@ -501,7 +579,13 @@ export function rollUp(hours: readonly HourBucket[], options: Partial<MetricsOpt
       if (bh !== undefined) extra.busiestHour = bh;
     } else {
       const days = [...dayBuckets.values()].filter(
-        (d) => d.base.scope === b.base.scope && d.base.scopeId === b.base.scopeId && d.base.split === b.base.split && d.start >= b.start && d.start < b.end,
+        (d) =>
+          d.base.scope === b.base.scope &&
+          d.base.torg === b.base.torg &&
+          d.base.scopeId === b.base.scopeId &&
+          d.base.split === b.base.split &&
+          d.start >= b.start &&
+          d.start < b.end,
       );
       const bd = busiest(days.map((d) => ({ label: d.label, acc: d.acc })));
       if (bd !== undefined) extra.busiestDay = bd;

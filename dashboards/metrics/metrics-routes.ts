@@ -65,7 +65,7 @@ export const csvQueryFields = {
 
 export const metricsQuerySchema = z.object({
   scope: z.enum(SCOPES),
-  /** zone id, `torg/module`, torg id; optional for the municipality. */
+  /** `torg/zone` (or a bare zone id: that zone in every torg that has it), `torg/module`, torg id; optional for the municipality. */
   id: z.string().min(1).max(200).optional(),
   period: z.enum(PERIODS),
   from: localPeriodText,
@@ -228,7 +228,7 @@ export function createMetricsQuery(deps: MetricsRoutesDeps) {
       scope === 'torg'
         ? deps.torgs.some((t) => t.id === id)
         : scope === 'zone'
-          ? deps.torgs.some((t) => t.zones.some((z) => z.id === id))
+          ? deps.torgs.some((t) => t.zones.some((z) => z.id === id || `${t.id}/${z.id}` === id))
           : deps.torgs.some((t) => t.zones.some((z) => `${t.id}/${z.module}` === id));
     if (!known) throw ApiError.of('E_API_NOT_FOUND', { scope, id });
     return id;
@@ -243,7 +243,14 @@ export function createMetricsQuery(deps: MetricsRoutesDeps) {
     const rangeDays = (range.endMs - range.startMs) / (24 * HOUR_MS);
     if (rangeDays > maxRangeDays + 1) throw invalid('to', `at most ${maxRangeDays} days per request`);
     if (q.period === 'hour' && rangeDays > 32) throw invalid('to', 'hour rows: at most 31 days per request');
-    const { hours, computedDays, missingDays } = await source(range, (b) => b.scope === q.scope && b.scopeId === scopeId);
+    // Zone ids are unique only within a torg: `torg/zone` names one zone; a bare zone id matches that
+    // zone in every torg that has it (rows carry their torg).
+    const slash = q.scope === 'zone' ? scopeId.indexOf('/') : -1;
+    const wanted = slash > 0 ? { torg: scopeId.slice(0, slash), id: scopeId.slice(slash + 1) } : { torg: null, id: scopeId };
+    const { hours, computedDays, missingDays } = await source(
+      range,
+      (b) => b.scope === q.scope && b.scopeId === wanted.id && (wanted.torg === null || b.torg === wanted.torg),
+    );
     const rows = rollUp(hours, o, ZONE)
       .filter((r: MetricRow) => r.period === q.period && (q.split === undefined || r.split === q.split) && r.start >= range.startMs && r.end <= range.endMs)
       .sort((a, b) => a.start - b.start || ORDER[a.split] - ORDER[b.split]);

@@ -55,7 +55,8 @@ export interface RecomputeOutcome {
   changes: HourChange[];
 }
 
-const keyOf = (b: HourBucket): string => `${b.scope}|${b.scopeId}|${b.hourStart}|${b.split}`;
+// Zone and module ids are unique only within a torg, so the torg is part of the key.
+const keyOf = (b: HourBucket): string => `${b.scope}|${b.torg ?? ""}|${b.scopeId}|${b.hourStart}|${b.split}`;
 const ZONE = 'Europe/Oslo';
 
 /** The longest reporting window, which is how far before the day readings can hold into it. */

@@ -111,10 +111,11 @@ describe('metrics engine: zone metrics in one staffed hour (Tue 2026-11-24, 10�
     expect(closed.completeness).toBe(0);
   });
 
-  it('module merges its rooms; sone-b has no sensor so the module is 60 min × 2 rooms of span', () => {
+  it('module sums its rooms at each moment; sone-b has no sensor seen, so it is not a member', () => {
     const m = row(rows, { scope: 'module', scopeId: 'testtorg/møterom', period: 'hour', label: '2026-11-24T10', split: 'staffed' });
-    // reported 60 of 120 room·min; utilisation capacity-weighted: 330 / (10 × 60).
-    expect(m.completeness).toBeCloseTo(0.5, 10);
+    // Was 0.5 (60 of 120 room·min, per-member merge). Now the module's span is the 60 min of the
+    // hour and its only member, sone-a, reports all of it: 60 / 60. Utilisation: 330 / (10 × 60).
+    expect(m.completeness).toBe(1);
     expect(m.utilisation).toBeCloseTo(330 / 600, 10);
     expect(m.peakOccupancy).toBe(11);
     expect(m.dwell.count).toBe(2);
@@ -316,15 +317,19 @@ describe('metrics engine: municipality merges torg rows', () => {
     assignments: lookup,
     options: { expectedIntervalMs: { 'teller-1': 30 * MIN, 'teller-2': 30 * MIN }, municipality: 'asker' },
   });
-  it('visits add up, average is per open torg, utilisation capacity-weighted, peak the highest torg', () => {
+  it('visits add up; occupancy is the sum of both torg at each moment', () => {
     const m = row(rows, { scope: 'municipality', scopeId: 'asker', period: 'hour', label: '2026-11-24T10', split: 'staffed' });
     expect(m.visits).toBe(14);
     expect(m.torg).toBeNull();
-    // ∫: testtorg 4 × 30 = 120, torg-2 10 × 45 = 450 person·min over 2 × 60 torg·min.
-    expect(m.avgOccupancy).toBeCloseTo(570 / 120, 10);
-    expect(m.utilisation).toBeCloseTo(570 / (50 * 60 + 50 * 60), 10);
-    expect(m.peakOccupancy).toBe(10);
-    expect(m.timeUsedShare).toBeCloseTo((30 + 45) / 120, 10);
+    // Sum at each moment: 09:00–09:15Z 0 + 0 = 0, 09:15–09:30Z 0 + 10 = 10, 09:30–10:00Z 4 + 10 = 14.
+    // ∫ = 0·15 + 10·15 + 14·30 = 570 person·min over 60 min (was 570 / 120 per open torg).
+    expect(m.avgOccupancy).toBeCloseTo(570 / 60, 10);
+    // Σ capacity 50 + 50 = 100: 9.5 / 100 (equal to the old capacity-weighted value).
+    expect(m.utilisation).toBeCloseTo(570 / (100 * 60), 10);
+    // Was 10 (busiest torg); 14 people are present at once 09:30–10:00Z.
+    expect(m.peakOccupancy).toBe(14);
+    // Sum > 0 from 09:15Z: 45 of 60 min (was (30 + 45) / 120).
+    expect(m.timeUsedShare).toBeCloseTo(45 / 60, 10);
   });
 });
 

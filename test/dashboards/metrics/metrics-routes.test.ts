@@ -98,6 +98,17 @@ describe('GET /api/v1/metrics (real HTTP, real InfluxDB)', () => {
     expect((await get('scope=zone&id=sone-a&period=day&from=2026-11-03', api.tokens.admin)).status).toBe(200);
   });
 
+  it('names one zone as torg/zone (zone ids are unique only within a torg), and refuses a torg that does not have it', async () => {
+    // Another day than the other tests use (they expect 2026-11-17 to be computed by them).
+    const qualified = metricsResponseSchema.parse(await (await get('scope=zone&id=testtorg/sone-a&period=day&from=2026-09-15')).json());
+    const bare = metricsResponseSchema.parse(await (await get('scope=zone&id=sone-a&period=day&from=2026-09-15')).json());
+    // One torg in the fixture: the qualified and the bare id select the same rows.
+    expect(qualified.rows.length).toBeGreaterThan(0);
+    expect(qualified.rows.map((r) => [r.torg, r.scopeId, r.split, r.avgOccupancy])).toEqual(bare.rows.map((r) => [r.torg, r.scopeId, r.split, r.avgOccupancy]));
+    expect(qualified.rows.every((r) => r.torg === 'testtorg')).toBe(true);
+    expect((await get('scope=zone&id=heggedal/sone-a&period=day&from=2026-09-15')).status).toBe(404);
+  });
+
   it('computes a day without stored hours on demand, stores it, and serves hand-computed values', async () => {
     const res = await get('scope=zone&id=sone-a&period=day&from=2026-11-17');
     expect(res.status).toBe(200);
