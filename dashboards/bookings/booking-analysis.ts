@@ -209,7 +209,9 @@ function analyseZone(
   const ghosts = details.filter((d) => d.status === 'ghost');
   const used = details.filter((d) => d.status === 'used').length;
   const local = details.filter((d) => d.localGroup);
-  const completeness = openTotal > 0 ? openReported / openTotal : 0;
+  // No open time in the window: there was nothing to report on, so completeness is undefined, not 0
+  // (product.md "Metric definitions": completeness is a share of open time).
+  const completeness = openTotal > 0 ? openReported / openTotal : null;
   return {
     torg: torg.id,
     zone,
@@ -234,7 +236,7 @@ function analyseZone(
       ghosts: local.filter((d) => d.status === 'ghost').length,
     },
     completeness,
-    lowCompleteness: completeness < o.completenessThreshold,
+    lowCompleteness: completeness !== null && completeness < o.completenessThreshold,
     slotDetails: details,
   };
 }

@@ -34,7 +34,7 @@ export function bookingFactsFrom(query: Query): (month: string) => Promise<Booki
       events: t.events,
       // Attendance per event needs the room's head count during each slot; not derived here.
       attendance: null,
-      completeness: t.zones === 0 ? 0 : (t.zones - t.failed) / t.zones,
+      completeness: t.zones === 0 ? null : (t.zones - t.failed) / t.zones,
     }));
   };
 }

@@ -155,8 +155,8 @@ export const zoneBookingAnalysisSchema = z
         ghosts: z.number().int(),
       })
       .strict(),
-    /** Share of the period's open time with the zone's presence reporting. */
-    completeness: z.number(),
+    /** Share of the period's open time with the zone's presence reporting; null when the period has no open time (then not low). */
+    completeness: z.number().min(0).max(1).nullable(),
     lowCompleteness: z.boolean(),
     slotDetails: z.array(slotAnalysisSchema),
   })

@@ -18,8 +18,8 @@ export const bookingFactSchema = z
     events: z.number().int().min(0),
     /** People present at those events (peak occupancy of the room during each slot, summed); null when no room of the events has a headcount sensor. */
     attendance: z.number().min(0).nullable(),
-    /** Share of the torg's bookable rooms whose booking feed was imported for the whole month. */
-    completeness: z.number().min(0).max(1),
+    /** Share of the torg's bookable rooms whose booking feed was imported for the whole month; null when the torg has no bookable room in the facts (nothing to import, so not low). */
+    completeness: z.number().min(0).max(1).nullable(),
   })
   .strict();
 

@@ -157,12 +157,14 @@ class Evaluator {
             parts.push({ value: null, completeness: null, low: false, missing: [`booking facts ${id} ${month}`] });
             continue;
           }
-          const completeness = Math.min(...ofTorg.map((f) => f.completeness));
+          // A fact with null completeness had nothing to import; it neither lowers nor flags the value.
+          const known = ofTorg.map((f) => f.completeness).filter((c): c is number => c !== null);
+          const completeness = known.length > 0 ? Math.min(...known) : null;
           const used = ofTorg.filter((f) => op.ref.categories.includes(f.category));
           const values = used.map((f) => f[op.ref.field]);
           const missing = values.some((v) => v === null) ? [`booking ${op.ref.field} ${id} ${month}`] : [];
           sum += values.reduce<number>((s, v) => s + (v ?? 0), 0);
-          parts.push({ value: null, completeness, low: completeness < this.threshold, missing });
+          parts.push({ value: null, completeness, low: completeness !== null && completeness < this.threshold, missing });
         }
         return combine(parts, sum);
       }

@@ -40,8 +40,12 @@ export const weekEvidenceSchema = z
     week: z.string(),
     /** The week's numbers the rule read (null: no data that week). */
     values: z.record(z.string(), z.number().nullable()),
+    /** The rule's condition held in a week with sufficient data; never true for a low-completeness week. */
     met: z.boolean(),
-    /** The week's rows were below the completeness threshold. */
+    /**
+     * The week's rows were below the completeness threshold: insufficient data. Such a week never
+     * counts towards N of M, since a partial week's average or peak can not be told from a real one.
+     */
     lowCompleteness: z.boolean(),
   })
   .strict();
@@ -147,13 +151,13 @@ export function recommend(rules: SkaleringRules, weekRows: readonly MetricRow[],
         }
         const low = (m?.lowCompleteness ?? false) || lowZone;
         const upMet = (util !== null && util > rules.scaleUp.utilisationAbove) || (peakShare !== null && peakShare > rules.scaleUp.peakShareAbove);
-        up.push({ week: w.label, values: { utilisation: util, peakShare }, met: upMet, lowCompleteness: low });
+        up.push({ week: w.label, values: { utilisation: util, peakShare }, met: upMet && !low, lowCompleteness: low });
         // A week whose peak filled a room is not a quiet week, however low its average: counting it for
         // both rules would recommend scaling the same module up and down at once.
         down.push({
           week: w.label,
           values: { utilisation: util, peakShare },
-          met: util !== null && util < rules.scaleDown.utilisationBelow && !upMet,
+          met: util !== null && util < rules.scaleDown.utilisationBelow && !upMet && !low,
           lowCompleteness: low,
         });
         let booked = 0;
@@ -279,7 +283,7 @@ function meraapentEdges(rules: SkaleringRules, torg: Torg, weeks: readonly Local
     for (const side of ['earlier', 'later'] as const) {
       const xs = edge[side];
       const mean = xs.length > 0 ? xs.reduce((s, x) => s + x, 0) / xs.length : null;
-      sides[side].push({ week: w.label, values: { edgeMean: mean, edgeHours: xs.length > 0 ? xs.length : null }, met: mean !== null && mean > e.above, lowCompleteness: low[side] });
+      sides[side].push({ week: w.label, values: { edgeMean: mean, edgeHours: xs.length > 0 ? xs.length : null }, met: mean !== null && mean > e.above && !low[side], lowCompleteness: low[side] });
     }
   }
   const out: Recommendation[] = [];

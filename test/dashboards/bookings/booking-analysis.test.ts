@@ -123,6 +123,20 @@ describe('analyseBookings on a small presence fixture (Tue 2026-10-20, open 06:0
   });
 });
 
+describe('analyseBookings over a window without open time', () => {
+  it('completeness is null (nothing to report on), not 0, and not flagged low', () => {
+    // 00:00Z–05:00Z on 2026-10-20 is 02:00–07:00 Oslo (CEST), before the 08:00 opening.
+    const fromMs = iso('2026-10-20T00:00:00Z');
+    const toMs = iso('2026-10-20T05:00:00Z');
+    const r = analyseBookings({ torgs: [torg], fromMs, toMs, slots: [], presence: new Map() });
+    expect(r.zones.map((z) => [z.zone, z.completeness, z.lowCompleteness])).toEqual([
+      ['fjorden', null, false],
+      ['skogen', null, false],
+    ]);
+    expect(bookingAnalysisResultSchema.safeParse(JSON.parse(JSON.stringify(r))).success).toBe(true);
+  });
+});
+
 describe('analyseBookings on the fall-back day with the ICS fixture', () => {
   it('splits the 25-hour all-day booking into 8 open and 17 closed hours; no presence → unknown, never ghost', () => {
     const fixture = fileURLToPath(new URL('../../fixtures/ics/moterom-fjorden.ics', import.meta.url));

@@ -77,6 +77,35 @@ describe('recommend: scale up', () => {
   });
 });
 
+describe('recommend: low-completeness weeks are insufficient data', () => {
+  // N=2 of M=3: utilisation above 0.8 in W07 and W09, W08 at 0.5 (window W07–W09).
+  const r3 = rules({ windowWeeks: 3, scaleUp: { utilisationAbove: 0.8, peakShareAbove: 0.9, minWeeks: 2 }, scaleDown: { utilisationBelow: 0.2, minWeeks: 3 } });
+  const weeks3 = (lowW09: boolean): MetricRow[] =>
+    [
+      ['2026-W07', 0.9, false],
+      ['2026-W08', 0.5, false],
+      ['2026-W09', 0.85, lowW09],
+    ].map(([label, u, low]) =>
+      row({ scope: 'module', scopeId: 'toppen/møterom', torg: 'toppen', period: 'week', label: label as string, utilisation: u as number, lowCompleteness: low as boolean }),
+    );
+  it('one of the two met weeks low-completeness → 1 of 3 → no recommendation, the week listed as insufficient', () => {
+    const r = run(weeks3(true), { rules: r3 });
+    expect(find(r, 'møterom', 'scale-up')).toBeUndefined();
+    const hold = find(r, 'møterom', 'hold')!;
+    expect(hold.evidence.map((e) => [e.week, e.values.utilisation, e.lowCompleteness])).toEqual([
+      ['2026-W07', 0.9, false],
+      ['2026-W08', 0.5, false],
+      ['2026-W09', 0.85, true],
+    ]);
+    expect(hold.weeksMet).toBe(0);
+  });
+  it('the same week complete → 2 of 3 → scale up', () => {
+    const up = find(run(weeks3(false), { rules: r3 }), 'møterom', 'scale-up')!;
+    expect(up.weeksMet).toBe(2);
+    expect(up.evidence.filter((e) => e.met).map((e) => e.week)).toEqual(['2026-W07', '2026-W09']);
+  });
+});
+
 describe('recommend: scale down', () => {
   it('fires at 3 of 4 weeks below 20 % (0.20 itself is not below)', () => {
     const d = find(run(moduleWeeks('arbeidsplasser', [0.1, 0.19, 0.2, 0.05])), 'arbeidsplasser', 'scale-down')!;
