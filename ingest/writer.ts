@@ -186,6 +186,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
     },
   });
 
+  let onSubscribed: () => void = () => undefined;
   const filter = config.INGEST_SHARE_GROUP ? filters.shared(config.INGEST_SHARE_GROUP, config.INGEST_FILTER) : config.INGEST_FILTER;
   client.on('connect', (connack) => {
     if (stopping) return;
@@ -197,6 +198,8 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
     // messages stay [MQTT-3.8.4-3].
     client.subscribe(filter, { qos: 1 }, (err) => {
       if (err) log.error({ err, code: 'E_MQTT_UNAVAILABLE' }, 'subscribe failed');
+      // Also after a failure: start-up must not hang; the next CONNACK subscribes again.
+      onSubscribed();
     });
     if (deps.onBirth !== undefined) {
       client.subscribe(filters.allDeviceBirths, { qos: 1 }, (err) => {
@@ -225,11 +228,13 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
   });
 
   let stopping: Promise<void> | null = null;
-  // Resolves on the first CONNACK; while the broker is unreachable MQTT.js keeps reconnecting and
-  // /healthz reports it.
-  const connected = new Promise<void>((resolve) => client.once('connect', () => resolve()));
+  // While the broker is unreachable MQTT.js keeps reconnecting and /healthz reports it.
+  // Resolves on the first SUBACK, not the CONNACK: on a new session a message published between the
+  // two reaches no subscription and is not queued for us [MQTT-3.3.5-1], so a caller that starts
+  // publishing once startIngest resolves must not be able to lose its first messages.
+  const subscribed = new Promise<void>((resolve) => (onSubscribed = resolve));
   client.connect();
-  await connected;
+  await subscribed;
   log.info({ httpPort: httpServer.port }, 'ingest started');
 
   const stop = () =>
