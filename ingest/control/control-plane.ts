@@ -206,9 +206,18 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const open = (await registry.assignmentHistory(record.id)).find((a) => a.validTo === null);
     return { s: 'active', t: open?.torg ?? record.torg };
   }
+  /**
+   * Readings of devices the tracker does not know yet: a device's first reading follows its birth on
+   * the writer's connection and can arrive before the birth's registry work here has finished. The
+   * newest observation is kept (bounded) and applied when the device is tracked, so a new device is
+   * online from its first reading instead of never_seen until its second.
+   */
+  const EARLY_SEEN_MAX = 10_000;
+  const earlySeen = new Map<string, number>();
   function trackLiveness(record: DeviceRecord, torg: string): void {
     if (record.status === 'decommissioned') {
       liveness.removeDevice(record.id);
+      earlySeen.delete(record.id);
       return;
     }
     liveness.upsertDevice({
@@ -217,6 +226,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       deviceClass: record.deviceClass,
       ...(record.expectedIntervalS !== null ? { expectedIntervalMs: record.expectedIntervalS * 1000 } : {}),
     });
+    const seen = earlySeen.get(record.id);
+    if (seen !== undefined) {
+      earlySeen.delete(record.id);
+      liveness.deviceSeen(record.id, seen, now());
+    }
   }
 
   /** `torg/gateway` of the gateway that last announced the device (another torg's after an admin's move). */
@@ -518,7 +532,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   return {
     onReading(torg, gateway, device, timeMs) {
       const t = now();
-      liveness.deviceSeen(device, timeMs, t);
+      if (!liveness.deviceSeen(device, timeMs, t) && (earlySeen.has(device) || earlySeen.size < EARLY_SEEN_MAX)) {
+        if (timeMs > (earlySeen.get(device) ?? -Infinity)) earlySeen.set(device, timeMs);
+      }
       liveness.gatewaySeen(torg, gateway, t);
     },
     assign: (device, torg, place, at, actor, options = {}) =>
