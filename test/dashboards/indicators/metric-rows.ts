@@ -17,7 +17,7 @@ export function row(p: {
   co2?: number | null;
   completeness?: number | null;
   lowCompleteness?: boolean;
-  /** A head-counting zone: time at target is known (values here are placeholders, only non-null matters). */
+  /** A head-counting zone: its row gets a time-at-target split (the fractions are arbitrary; the indicators only read whether it is non-null). */
   headcount?: boolean;
 }): MetricRow {
   const completeness = p.completeness === undefined ? 1 : p.completeness;
