@@ -10,11 +10,18 @@
  *   occupied moment makes the slot used (late arrivals are not ghosts). Too little reported time →
  *   unknown ("not-reported"); fully reported but shorter than ghostMinutes → unknown ("too-short").
  * - Slots are clipped to the period; overlapping slots count their booked time once.
+ * - Attendance (issue 6 "attendance at local-democracy meetings"): the room's peak occupancy during
+ *   the slot, the metrics engine's zone occupancy (dashboards/metrics/README.md "Zone occupancy") and
+ *   its peak ("the highest value held for any positive duration"). It is a head count only where a
+ *   reading carries a count: a presence-only room would give "1 per occupied sensor", which says
+ *   nothing about how many came, so it is null. It is null, too, when presence was reported for less
+ *   than `minSlotCoverage` of the slot (the ghost rule's evidence threshold): the peak may have been
+ *   in the unreported part.
  */
 import { openIntervals } from '../../devices/torg/opening-hours.ts';
 import type { Torg } from '../../devices/torg/torg-config.schema.ts';
 import { bookingAnalysisResultSchema } from './bookings.schema.ts';
-import type { BookingAnalysisResult, BookingSlot, SlotAnalysis, ZoneBookingAnalysis } from './bookings.schema.ts';
+import type { BookingAnalysisResult, BookingSlot, CategoryAnalysis, SlotAnalysis, ZoneBookingAnalysis } from './bookings.schema.ts';
 import type { PresenceSegment, PresenceState } from './presence-timeline.ts';
 
 const HOUR_MS = 3_600_000;
@@ -36,6 +43,10 @@ export function bookingRulesOf(o: BookingAnalysisOptions): BookingAnalysisResult
     bookedHours: 'Booked hours are the union of slots within the torg\'s open time (staffed + meråpent); booked time while closed is reported apart.',
     unbookedUse: 'Unbooked use is occupied time with presence reporting outside every slot, within open time (closed time reported apart).',
     ratio: 'Booking-to-occupancy ratio = occupied hours ÷ booked hours, both over open time with presence reporting; above 1 means more use than bookings.',
+    attendance:
+      `Attendance of a slot = the room's peak head count (Σ count of its presence sensors, highest value held for any positive duration) during the slot's reported time; ` +
+      `null when no reading held during the slot carries a count (presence-only room) or presence was reported for less than ${Math.round(o.minSlotCoverage * 100)} % of the slot. ` +
+      `A category's attendance = Σ attendance of its slots that have one; null when it has slots and none has one; 0 when it has no slots.`,
     presence:
       'Presence follows the metrics engine: a reading holds until the next one of that sensor, never beyond its reporting window; a room reports when all its presence sensors do; occupied when Σ count (or 1 per occupied sensor without count) > 0.',
   };
@@ -92,11 +103,11 @@ function normalisedTimeline(segments: readonly PresenceSegment[], from: number, 
     const start = Math.max(s.startMs, t);
     const end = Math.min(s.endMs, to);
     if (end <= start) continue;
-    if (start > t) out.push({ startMs: t, endMs: start, state: 'unreported' });
-    out.push({ startMs: start, endMs: end, state: s.state });
+    if (start > t) out.push({ startMs: t, endMs: start, state: 'unreported', people: 0, headcount: false });
+    out.push({ ...s, startMs: start, endMs: end });
     t = end;
   }
-  if (t < to) out.push({ startMs: t, endMs: to, state: 'unreported' });
+  if (t < to) out.push({ startMs: t, endMs: to, state: 'unreported', people: 0, headcount: false });
   return out;
 }
 
@@ -108,6 +119,20 @@ function stateTime(timeline: readonly PresenceSegment[], a: number, b: number, s
     if (states.includes(s.state)) t += Math.max(0, Math.min(s.endMs, b) - Math.max(s.startMs, a));
   }
   return t;
+}
+
+/** Peak people over the reported part of [a, b) and whether any of it was head-counted. */
+function peakPeople(timeline: readonly PresenceSegment[], a: number, b: number): { peak: number; headcount: boolean } {
+  let peak = 0;
+  let headcount = false;
+  for (let i = firstEndingAfter(timeline, a); i < timeline.length; i++) {
+    const s = timeline[i]!;
+    if (s.startMs >= b) break;
+    if (s.state === 'unreported' || Math.min(s.endMs, b) <= Math.max(s.startMs, a)) continue;
+    peak = Math.max(peak, s.people);
+    headcount ||= s.headcount;
+  }
+  return { peak, headcount };
 }
 
 const hours = (ms: number): number => ms / HOUR_MS;
@@ -123,6 +148,23 @@ class SpanCursor<T extends Span> {
   }
 }
 
+function categoryOf(id: string, details: readonly SlotAnalysis[]): CategoryAnalysis {
+  const of = details.filter((d) => d.bookingCategories.includes(id));
+  const counted = of.filter((d) => d.attendance !== null);
+  return {
+    id,
+    slots: of.length,
+    bookedHours: of.reduce((t, d) => t + d.bookedOpenHours, 0),
+    usedBookedHours: of.filter((d) => d.status === 'used').reduce((t, d) => t + d.bookedOpenHours, 0),
+    ghosts: of.filter((d) => d.status === 'ghost').length,
+    // Slots without a head count are left out of the sum rather than making it null, so one room
+    // without a counter does not hide the others' attendance; slotsWithAttendance shows the gap.
+    // With no slots at all nobody attended, which is 0, not unknown.
+    attendance: of.length === 0 ? 0 : counted.length === 0 ? null : counted.reduce((t, d) => t + d.attendance!, 0),
+    slotsWithAttendance: counted.length,
+  };
+}
+
 function analyseZone(
   torg: Torg,
   open: readonly Span[],
@@ -131,6 +173,7 @@ function analyseZone(
   presence: readonly PresenceSegment[],
   fromMs: number,
   toMs: number,
+  categoryIds: readonly string[],
   o: BookingAnalysisOptions,
 ): ZoneBookingAnalysis {
   const timeline = normalisedTimeline(presence, fromMs, toMs);
@@ -193,22 +236,29 @@ function analyseZone(
     else if (coverage < o.minSlotCoverage) [status, unknownReason] = ['unknown', 'not-reported'];
     else if (reportedMs < ghostMs) [status, unknownReason] = ['unknown', 'too-short'];
     else status = 'ghost';
+    const people = peakPeople(timeline, a, b);
+    let attendance: number | null = null;
+    let attendanceUnknownReason: SlotAnalysis['attendanceUnknownReason'] = null;
+    if (coverage < o.minSlotCoverage) attendanceUnknownReason = 'not-reported';
+    else if (!people.headcount) attendanceUnknownReason = 'no-headcount';
+    else attendance = people.peak;
     details.push({
       uid: s.uid,
       summary: s.summary,
       startMs: s.startMs,
       endMs: s.endMs,
-      localGroup: s.localGroup,
+      bookingCategories: s.bookingCategories,
       status,
       unknownReason,
       coverage,
       occupiedHours: hours(occupiedMs),
       bookedOpenHours: hours(overlap(open, a, b)),
+      attendance,
+      attendanceUnknownReason,
     });
   }
   const ghosts = details.filter((d) => d.status === 'ghost');
   const used = details.filter((d) => d.status === 'used').length;
-  const local = details.filter((d) => d.localGroup);
   // No open time in the window: there was nothing to report on, so completeness is undefined, not 0
   // (product.md "Metric definitions": completeness is a share of open time).
   const completeness = openTotal > 0 ? openReported / openTotal : null;
@@ -229,12 +279,7 @@ function analyseZone(
     unbookedUseHoursClosed: hours(unbookedClosed),
     bookingToOccupancyRatio: bookedOpenReported > 0 ? occupiedOpenReported / bookedOpenReported : null,
     bookedTimeOccupiedShare: bookedOpenReported > 0 ? bookedOpenOccupied / bookedOpenReported : null,
-    localGroups: {
-      slots: local.length,
-      bookedHours: local.reduce((t, d) => t + d.bookedOpenHours, 0),
-      usedBookedHours: local.filter((d) => d.status === 'used').reduce((t, d) => t + d.bookedOpenHours, 0),
-      ghosts: local.filter((d) => d.status === 'ghost').length,
-    },
+    categories: [...new Set([...categoryIds, ...details.flatMap((d) => d.bookingCategories)])].map((id) => categoryOf(id, details)),
     completeness,
     lowCompleteness: completeness !== null && completeness < o.completenessThreshold,
     slotDetails: details,
@@ -251,6 +296,8 @@ export function analyseBookings(input: {
   toMs: number;
   slots: readonly BookingSlot[];
   presence: ReadonlyMap<string, readonly PresenceSegment[]>;
+  /** Ids of the configured booking categories: every room lists each, with zeros when it has no slot of it. */
+  categories?: readonly string[];
   options?: Partial<BookingAnalysisOptions>;
 }): BookingAnalysisResult {
   const o: BookingAnalysisOptions = { ...DEFAULT_BOOKING_ANALYSIS_OPTIONS, ...input.options };
@@ -263,7 +310,7 @@ export function analyseBookings(input: {
     for (const z of torg.zones) {
       if (!z.bookable && !withSlots.has(z.id)) continue;
       const slots = input.slots.filter((s) => s.torg === torg.id && s.zone === z.id);
-      zones.push(analyseZone(torg, open, z.id, slots, input.presence.get(`${torg.id}/${z.id}`) ?? [], input.fromMs, input.toMs, o));
+      zones.push(analyseZone(torg, open, z.id, slots, input.presence.get(`${torg.id}/${z.id}`) ?? [], input.fromMs, input.toMs, input.categories ?? [], o));
     }
   }
   return bookingAnalysisResultSchema.parse({ fromMs: input.fromMs, toMs: input.toMs, rules: bookingRulesOf(o), zones });

@@ -1,41 +1,62 @@
 /**
  * Bookings as the indicators and the skalering rules take them (dashboards/indicators/booking-facts.ts,
- * dashboards/skalering/recommend.ts GhostWeek): monthly booked hours of local groups per torg, and
- * booked/ghost hours per zone and ISO week. The bookings import classifies a slot only as local group
- * or not (bookings.schema.ts `localGroup`), so the only category produced is `lokal-gruppe`; indicators
- * over other categories (e.g. `lokaldemokrati`) stay null and name what is missing.
+ * dashboards/skalering/recommend.ts GhostWeek): monthly facts per torg and configured booking
+ * category (config `categories`, e.g. `lokal-gruppe` for "hours of room use by local groups" and
+ * `lokaldemokrati` for "attendance at local-democracy meetings", issue 6), and booked/ghost hours per
+ * zone and ISO week. A category that no config entry defines has no facts, so an indicator over it
+ * stays null and names what is missing.
  */
 import type { BookingFact } from '../indicators/booking-facts.ts';
 import type { GhostWeek } from '../skalering/recommend.ts';
 import type { BookingsQuery } from './bookings-routes.ts';
 import type { BookingAnalysisResult } from './bookings.schema.ts';
 
-export const LOCAL_GROUP_CATEGORY = 'lokal-gruppe';
-
 type Query = (q: BookingsQuery) => Promise<BookingAnalysisResult & { feedErrors: readonly { torg?: string | undefined; zone?: string | undefined }[] }>;
+
+interface Totals {
+  hours: number;
+  events: number;
+  attendance: number;
+  slotsWithAttendance: number;
+}
 
 export function bookingFactsFrom(query: Query): (month: string) => Promise<BookingFact[]> {
   return async (month) => {
     const r = await query({ from: month });
-    const byTorg = new Map<string, { hours: number; events: number; zones: number; failed: number }>();
+    const byTorg = new Map<string, { zones: number; failed: number; categories: Map<string, Totals> }>();
     for (const z of r.zones) {
-      const t = byTorg.get(z.torg) ?? { hours: 0, events: 0, zones: 0, failed: 0 };
-      t.hours += z.localGroups.bookedHours;
-      t.events += z.localGroups.slots;
+      const t = byTorg.get(z.torg) ?? { zones: 0, failed: 0, categories: new Map<string, Totals>() };
       t.zones += 1;
       if (r.feedErrors.some((e) => e.torg === z.torg && e.zone === z.zone)) t.failed += 1;
+      for (const c of z.categories) {
+        const sum = t.categories.get(c.id) ?? { hours: 0, events: 0, attendance: 0, slotsWithAttendance: 0 };
+        sum.hours += c.bookedHours;
+        sum.events += c.slots;
+        sum.attendance += c.attendance ?? 0;
+        sum.slotsWithAttendance += c.slotsWithAttendance;
+        t.categories.set(c.id, sum);
+      }
       byTorg.set(z.torg, t);
     }
-    return [...byTorg].map(([torg, t]) => ({
-      torg,
-      month,
-      category: LOCAL_GROUP_CATEGORY,
-      bookedHours: t.hours,
-      events: t.events,
-      // Attendance per event needs the room's head count during each slot; not derived here.
-      attendance: null,
-      completeness: t.zones === 0 ? null : (t.zones - t.failed) / t.zones,
-    }));
+    const facts: BookingFact[] = [];
+    for (const [torg, t] of byTorg) {
+      for (const [category, c] of t.categories) {
+        facts.push({
+          torg,
+          month,
+          category,
+          bookedHours: c.hours,
+          events: c.events,
+          // Σ attendance of the slots with a head count (booking-analysis.ts, rules.attendance). Null only
+          // when the category had events and none of them was head-counted: then nothing is known. Events
+          // without a head count are left out of the sum rather than nulling it (an undercount, not a guess);
+          // no events means nobody attended, 0.
+          attendance: c.events === 0 ? 0 : c.slotsWithAttendance === 0 ? null : c.attendance,
+          completeness: t.zones === 0 ? null : (t.zones - t.failed) / t.zones,
+        });
+      }
+    }
+    return facts;
   };
 }
 

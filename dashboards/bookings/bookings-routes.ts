@@ -113,6 +113,7 @@ export function createBookingsQuery(deps: BookingsRoutesDeps): (q: BookingsQuery
         toMs,
         slots: loaded.slots,
         presence,
+        categories: deps.config.categories.map((c) => c.id),
         options: { ghostMinutes: deps.config.ghostMinutes, minSlotCoverage: deps.config.minSlotCoverage, completenessThreshold: o.completenessThreshold },
       });
       return { ...result, query: { from: q.from, to: q.to ?? q.from, torg: q.torg ?? null }, feedErrors: loaded.errors };

@@ -11,6 +11,24 @@ import { slugSchema } from '../../devices/contract/reading.schema.ts';
 /** An http(s) URL or a file path (relative paths are resolved against the config file's folder). */
 export const feedSourceSchema = z.string().min(1);
 
+/** The category id an old config's `localGroups` becomes, and the one "hours of room use by local groups" reads. */
+export const LOCAL_GROUP_CATEGORY = 'lokal-gruppe';
+
+const matchRuleShape = {
+  /** CATEGORIES (any of the event's categories matches) or the ORGANIZER's CN, else its address. */
+  field: z.enum(['categories', 'organizer']).default('categories'),
+  /** Matched case-insensitively against the whole value. */
+  values: z.array(z.string().min(1)).default([]),
+};
+
+/**
+ * A named booking category (issue 6 indicators: "hours of room use by local groups", "attendance at
+ * local-democracy meetings"): the slots whose field matches one of the values. A slot may belong to
+ * several categories.
+ */
+export const bookingCategoryRuleSchema = z.object({ id: slugSchema, ...matchRuleShape }).strict();
+export type BookingCategoryRule = z.output<typeof bookingCategoryRuleSchema>;
+
 export const bookingsConfigSchema = z
   .object({
     version: z.literal(1),
@@ -18,18 +36,12 @@ export const bookingsConfigSchema = z
     sample: z.boolean().default(false),
     /** torg id → zone id → feed source. */
     feeds: z.record(slugSchema, z.record(slugSchema, feedSourceSchema)),
+    categories: z.array(bookingCategoryRuleSchema).default([]),
     /**
-     * Which field of an event says who booked it, for "hours of room use by local groups"
-     * (issue 6 indicators): CATEGORIES (any category matches) or the ORGANIZER's CN / address.
+     * The single classification of configs written before `categories`; read as the category
+     * `lokal-gruppe` so existing files keep working.
      */
-    localGroups: z
-      .object({
-        field: z.enum(['categories', 'organizer']).default('categories'),
-        /** Matched case-insensitively against the whole value. */
-        values: z.array(z.string().min(1)).default([]),
-      })
-      .strict()
-      .default({ field: 'categories', values: [] }),
+    localGroups: z.object(matchRuleShape).strict().optional(),
     /** Issue 6: "booked, and no presence for at least 15 minutes of the slot". */
     ghostMinutes: z.number().int().min(1).max(240).default(15),
     /** A slot whose presence was reported for less than this share of it is "unknown", never a ghost. */
@@ -42,7 +54,21 @@ export const bookingsConfigSchema = z
       .strict()
       .default({ timeoutMs: 10_000, maxBytes: 5_000_000 }),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    const seen = new Set<string>();
+    c.categories.forEach((cat, i) => {
+      if (seen.has(cat.id)) ctx.addIssue({ code: 'custom', path: ['categories', i, 'id'], message: `category "${cat.id}" is defined twice` });
+      seen.add(cat.id);
+    });
+    if (c.localGroups && seen.has(LOCAL_GROUP_CATEGORY)) {
+      ctx.addIssue({ code: 'custom', path: ['localGroups'], message: `both localGroups and categories define "${LOCAL_GROUP_CATEGORY}"; keep only the categories entry` });
+    }
+  })
+  .transform(({ localGroups, ...rest }) => ({
+    ...rest,
+    categories: localGroups ? [{ id: LOCAL_GROUP_CATEGORY, ...localGroups }, ...rest.categories] : rest.categories,
+  }));
 export type BookingsConfig = z.output<typeof bookingsConfigSchema>;
 
 /** A feed source resolved: a URL or an absolute file path. */
@@ -78,7 +104,8 @@ export const bookingSlotSchema = z
     override: z.boolean(),
     categories: z.array(z.string()),
     organizer: z.string().nullable(),
-    localGroup: z.boolean(),
+    /** Ids of the configured booking categories (config `categories`) the slot belongs to, in config order. */
+    bookingCategories: z.array(z.string()),
   })
   .strict();
 export type BookingSlot = z.infer<typeof bookingSlotSchema>;
@@ -114,7 +141,7 @@ export const slotAnalysisSchema = z
     summary: z.string(),
     startMs: z.number().int(),
     endMs: z.number().int(),
-    localGroup: z.boolean(),
+    bookingCategories: z.array(z.string()),
     status: slotStatusSchema,
     /** Why a slot is unknown: presence reported for too little of it, or too short to have ghostMinutes without presence. */
     unknownReason: z.enum(['not-reported', 'too-short']).nullable(),
@@ -122,9 +149,33 @@ export const slotAnalysisSchema = z
     coverage: z.number(),
     occupiedHours: z.number(),
     bookedOpenHours: z.number(),
+    /**
+     * Peak head count of the room during the slot (highest Σ count held for any positive duration of
+     * its reported time); null when no presence sensor of the room counted people during the slot
+     * (`no-headcount`) or presence was reported for less than minSlotCoverage of it (`not-reported`).
+     */
+    attendance: z.number().min(0).nullable(),
+    attendanceUnknownReason: z.enum(['no-headcount', 'not-reported']).nullable(),
   })
   .strict();
 export type SlotAnalysis = z.infer<typeof slotAnalysisSchema>;
+
+export const categoryAnalysisSchema = z
+  .object({
+    id: z.string(),
+    slots: z.number().int(),
+    /** Σ booked open hours of the category's slots (overlapping slots of one category each count). */
+    bookedHours: z.number(),
+    /** Booked open hours of the category's slots that were used (not ghost, not unknown). */
+    usedBookedHours: z.number(),
+    ghosts: z.number().int(),
+    /** Σ attendance of the slots that have one; null when none of the slots has one (0 with no slots). */
+    attendance: z.number().min(0).nullable(),
+    /** Slots whose attendance is known; attendance undercounts when this is below `slots`. */
+    slotsWithAttendance: z.number().int(),
+  })
+  .strict();
+export type CategoryAnalysis = z.infer<typeof categoryAnalysisSchema>;
 
 export const zoneBookingAnalysisSchema = z
   .object({
@@ -146,15 +197,8 @@ export const zoneBookingAnalysisSchema = z
     bookingToOccupancyRatio: z.number().nullable(),
     /** Share of booked, reported open time that was occupied. */
     bookedTimeOccupiedShare: z.number().nullable(),
-    localGroups: z
-      .object({
-        slots: z.number().int(),
-        bookedHours: z.number(),
-        /** Booked open hours of local-group slots that were used (not ghost, not unknown). */
-        usedBookedHours: z.number(),
-        ghosts: z.number().int(),
-      })
-      .strict(),
+    /** One entry per configured booking category (config order), then any other category of the room's slots. */
+    categories: z.array(categoryAnalysisSchema),
     /** Share of the period's open time with the zone's presence reporting; null when the period has no open time (then not low). */
     completeness: z.number().min(0).max(1).nullable(),
     lowCompleteness: z.boolean(),
@@ -167,7 +211,7 @@ export const bookingAnalysisResultSchema = z
   .object({
     fromMs: z.number().int(),
     toMs: z.number().int(),
-    rules: z.object({ ghost: z.string(), bookedHours: z.string(), unbookedUse: z.string(), ratio: z.string(), presence: z.string() }).strict(),
+    rules: z.object({ ghost: z.string(), bookedHours: z.string(), unbookedUse: z.string(), ratio: z.string(), presence: z.string(), attendance: z.string() }).strict(),
     zones: z.array(zoneBookingAnalysisSchema),
   })
   .strict();

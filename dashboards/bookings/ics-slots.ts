@@ -17,7 +17,7 @@ import { DateTime } from 'luxon';
 import ical from 'node-ical';
 import type { EventInstance, VEvent } from 'node-ical';
 import { PlatformError } from '../../devices/contract/errors.ts';
-import type { BookingsConfig, BookingSlot } from './bookings.schema.ts';
+import type { BookingCategoryRule, BookingSlot } from './bookings.schema.ts';
 
 const DAY_MS = 86_400_000;
 /** Instances starting this long before the period are expanded so slots running into it are seen. */
@@ -28,7 +28,8 @@ export interface ExpandOptions {
   zone: string;
   fromMs: number;
   toMs: number;
-  localGroups: BookingsConfig['localGroups'];
+  /** The configured booking categories; a slot gets the id of every one it matches. */
+  categories: readonly BookingCategoryRule[];
   timeZone?: string;
 }
 
@@ -57,10 +58,10 @@ function categoriesOf(ev: VEvent): string[] {
   return [];
 }
 
-function isLocalGroup(categories: readonly string[], organizer: string | null, cfg: BookingsConfig['localGroups']): boolean {
-  const wanted = new Set(cfg.values.map((v) => v.toLocaleLowerCase('nb')));
+function matches(categories: readonly string[], organizer: string | null, rule: BookingCategoryRule): boolean {
+  const wanted = new Set(rule.values.map((v) => v.toLocaleLowerCase('nb')));
   if (wanted.size === 0) return false;
-  if (cfg.field === 'categories') return categories.some((c) => wanted.has(c.toLocaleLowerCase('nb')));
+  if (rule.field === 'categories') return categories.some((c) => wanted.has(c.toLocaleLowerCase('nb')));
   return organizer !== null && wanted.has(organizer.toLocaleLowerCase('nb'));
 }
 
@@ -140,7 +141,7 @@ export function expandSlots(events: readonly VEvent[], o: ExpandOptions): Bookin
         override: inst.isOverride,
         categories,
         organizer,
-        localGroup: isLocalGroup(categories, organizer, o.localGroups),
+        bookingCategories: o.categories.filter((rule) => matches(categories, organizer, rule)).map((rule) => rule.id),
       });
     }
   }

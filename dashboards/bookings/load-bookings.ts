@@ -30,7 +30,7 @@ export async function loadBookings(config: BookingsConfig, period: { fromMs: num
       const key = sourceKey(source);
       const label = `torg ${torg}, rom ${zone} (${source.kind === 'url' ? source.url : source.path})`;
       const expand = (text: string): BookingSlot[] =>
-        expandSlots(parseCalendar(text, label, deps.timeZone), { torg, zone, fromMs: period.fromMs, toMs: period.toMs, localGroups: config.localGroups, timeZone: deps.timeZone });
+        expandSlots(parseCalendar(text, label, deps.timeZone), { torg, zone, fromMs: period.fromMs, toMs: period.toMs, categories: config.categories, timeZone: deps.timeZone });
       try {
         const read = await readFeed(source, deps.cache, { ...config.fetch, fetch: deps.fetch }, label);
         const roomSlots = expand(read.text);

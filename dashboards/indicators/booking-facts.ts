@@ -16,7 +16,11 @@ export const bookingFactSchema = z
     bookedHours: z.number().min(0),
     /** Booked events (slots) of the category in the month. */
     events: z.number().int().min(0),
-    /** People present at those events (peak occupancy of the room during each slot, summed); null when no room of the events has a headcount sensor. */
+    /**
+     * People present at those events: the room's peak head count during each slot, summed over the
+     * slots that were head-counted (dashboards/bookings/booking-analysis.ts, rule `attendance`); null
+     * when there were events and none was head-counted; 0 when there were no events.
+     */
     attendance: z.number().min(0).nullable(),
     /** Share of the torg's bookable rooms whose booking feed was imported for the whole month; null when the torg has no bookable room in the facts (nothing to import, so not low). */
     completeness: z.number().min(0).max(1).nullable(),

@@ -28,9 +28,9 @@ const torg = torgSchema.parse({
   capacity: 60,
 });
 
-const slot = (uid: string, start: string, end: string, localGroup = false): BookingSlot => ({
+const slot = (uid: string, start: string, end: string, bookingCategories: string[] = [], zone = 'fjorden'): BookingSlot => ({
   torg: 'test-torg',
-  zone: 'fjorden',
+  zone,
   uid,
   summary: uid,
   startMs: iso(start),
@@ -39,7 +39,7 @@ const slot = (uid: string, start: string, end: string, localGroup = false): Book
   override: false,
   categories: [],
   organizer: null,
-  localGroup,
+  bookingCategories,
 });
 
 describe('analyseBookings on a small presence fixture (Tue 2026-10-20, open 06:00Z–14:00Z)', () => {
@@ -53,9 +53,9 @@ describe('analyseBookings on a small presence fixture (Tue 2026-10-20, open 06:0
   const fromMs = iso('2026-10-19T22:00:00Z'); // Oslo midnight
   const toMs = iso('2026-10-20T22:00:00Z');
   const slots = [
-    slot('used', '2026-10-20T08:00:00Z', '2026-10-20T10:00:00Z', true),
+    slot('used', '2026-10-20T08:00:00Z', '2026-10-20T10:00:00Z', ['lokal-gruppe']),
     slot('overlapping', '2026-10-20T08:30:00Z', '2026-10-20T09:00:00Z'),
-    slot('ghost', '2026-10-20T11:00:00Z', '2026-10-20T12:00:00Z', true),
+    slot('ghost', '2026-10-20T11:00:00Z', '2026-10-20T12:00:00Z', ['lokal-gruppe']),
     slot('short', '2026-10-20T12:00:00Z', '2026-10-20T12:10:00Z'),
     slot('unreported', '2026-10-20T13:00:00Z', '2026-10-20T14:00:00Z'),
     slot('evening', '2026-10-20T19:00:00Z', '2026-10-20T20:00:00Z'),
@@ -66,6 +66,7 @@ describe('analyseBookings on a small presence fixture (Tue 2026-10-20, open 06:0
     toMs,
     slots,
     presence: new Map([['test-torg/fjorden', presenceTimeline(samples, fromMs, toMs)]]),
+    categories: ['lokal-gruppe', 'lokaldemokrati'],
   });
   const fjorden = result.zones.find((z) => z.zone === 'fjorden')!;
   const status = Object.fromEntries(fjorden.slotDetails.map((d) => [d.uid, [d.status, d.unknownReason]]));
@@ -101,10 +102,26 @@ describe('analyseBookings on a small presence fixture (Tue 2026-10-20, open 06:0
     expect(fjorden.bookedTimeOccupiedShare).toBeCloseTo(100 / 205, 12);
   });
 
-  it('reports completeness over open time and local-group hours', () => {
+  it('reports completeness over open time and per-category hours, listing a configured category without slots as zero', () => {
     expect(fjorden.completeness).toBeCloseTo(435 / 480, 12); // reported 06:00–13:15 of 06:00–14:00
     expect(fjorden.lowCompleteness).toBe(false);
-    expect(fjorden.localGroups).toEqual({ slots: 2, bookedHours: 3, usedBookedHours: 2, ghosts: 1 });
+    // A presence-only room (no counts): no slot has an attendance.
+    expect(fjorden.categories).toEqual([
+      { id: 'lokal-gruppe', slots: 2, bookedHours: 3, usedBookedHours: 2, ghosts: 1, attendance: null, slotsWithAttendance: 0 },
+      { id: 'lokaldemokrati', slots: 0, bookedHours: 0, usedBookedHours: 0, ghosts: 0, attendance: 0, slotsWithAttendance: 0 },
+    ]);
+  });
+
+  it('has no attendance in a presence-only room: no-headcount when reported, not-reported below the coverage', () => {
+    const att = Object.fromEntries(fjorden.slotDetails.map((d) => [d.uid, [d.attendance, d.attendanceUnknownReason]]));
+    expect(att).toEqual({
+      used: [null, 'no-headcount'],
+      overlapping: [null, 'no-headcount'],
+      ghost: [null, 'no-headcount'],
+      short: [null, 'no-headcount'],
+      unreported: [null, 'not-reported'],
+      evening: [null, 'not-reported'],
+    });
   });
 
   it('includes bookable rooms without slots and without presence as unreported, skips non-bookable rooms', () => {
@@ -148,7 +165,7 @@ describe('analyseBookings on the fall-back day with the ICS fixture', () => {
       zone: 'fjorden',
       fromMs,
       toMs,
-      localGroups: { field: 'categories', values: [] },
+      categories: [],
     });
     const r = analyseBookings({ torgs: [torg], fromMs, toMs, slots, presence: new Map() });
     const z = r.zones.find((x) => x.zone === 'fjorden')!;
@@ -173,5 +190,74 @@ describe('analyseBookings on the fall-back day with the ICS fixture', () => {
     expect(z.ghost.hours).toBe(8);
     expect(z.completeness).toBe(1);
     expect(z.bookingToOccupancyRatio).toBe(0);
+  });
+});
+
+describe('attendance: peak head count per slot (Tue 2026-10-20, open 06:00Z–14:00Z)', () => {
+  // fjorden: one head-counting sensor, a reading every 10 minutes 06:00Z–12:50Z (window 25 min, so it
+  // reports until 13:15Z). Counts by reading time; every other reading is 0.
+  const counts: Record<string, number> = {
+    '08:00': 3, '08:10': 7, '08:20': 12, '08:30': 9, '08:40': 4, // slot A
+    '09:50': 30, // held 09:50–10:00, just before slot B: not in it
+    '10:10': 20, '10:20': 15, // slot B
+  };
+  const fromMs = iso('2026-10-19T22:00:00Z');
+  const toMs = iso('2026-10-20T22:00:00Z');
+  const fjordenSamples: PresenceSample[] = [];
+  for (let t = iso('2026-10-20T06:00:00Z'); t <= iso('2026-10-20T12:50:00Z'); t += 10 * MIN) {
+    const count = counts[new Date(t).toISOString().slice(11, 16)] ?? 0;
+    fjordenSamples.push({ device: 'cam-1', time: t, occupied: count > 0, count });
+  }
+  // skogen: presence only (no counts), occupied 08:00–09:00Z, empty otherwise, same cadence.
+  const skogenSamples: PresenceSample[] = [];
+  for (let t = iso('2026-10-20T06:00:00Z'); t <= iso('2026-10-20T12:50:00Z'); t += 10 * MIN) {
+    skogenSamples.push({ device: 'pir-9', time: t, occupied: t >= iso('2026-10-20T08:00:00Z') && t < iso('2026-10-20T09:00:00Z'), count: null });
+  }
+  const LD = 'lokaldemokrati';
+  const slots = [
+    slot('A-lokalutvalg', '2026-10-20T08:00:00Z', '2026-10-20T09:00:00Z', ['lokal-gruppe', LD]),
+    slot('B-folkemote', '2026-10-20T10:00:00Z', '2026-10-20T11:00:00Z', [LD]),
+    slot('D-tomt', '2026-10-20T11:00:00Z', '2026-10-20T12:00:00Z', [LD]),
+    slot('C-sent', '2026-10-20T12:30:00Z', '2026-10-20T13:30:00Z', [LD]),
+    slot('E-skogen', '2026-10-20T08:00:00Z', '2026-10-20T09:00:00Z', [LD], 'skogen'),
+  ];
+  const result = analyseBookings({
+    torgs: [torg],
+    fromMs,
+    toMs,
+    slots,
+    presence: new Map([
+      ['test-torg/fjorden', presenceTimeline(fjordenSamples, fromMs, toMs)],
+      ['test-torg/skogen', presenceTimeline(skogenSamples, fromMs, toMs)],
+    ]),
+    categories: ['lokal-gruppe', LD],
+  });
+  const zone = (id: string) => result.zones.find((z) => z.zone === id)!;
+  const bySlot = Object.fromEntries(result.zones.flatMap((z) => z.slotDetails).map((d) => [d.uid, [d.status, d.attendance, d.attendanceUnknownReason]]));
+
+  it('takes the highest count held during the slot, ignores one held only before it, and is 0 for an empty reported slot', () => {
+    expect(bySlot).toEqual({
+      'A-lokalutvalg': ['used', 12, null], // 3, 7, 12, 9, 4, 0 → 12
+      'B-folkemote': ['used', 20, null], // 0, 20, 15, 0 … → 20; the 30 ends at 10:00
+      'D-tomt': ['ghost', 0, null],
+      // reported 12:30–13:15Z = 45 of 60 min = 75 % < 80 %
+      'C-sent': ['unknown', null, 'not-reported'],
+      // presence-only room: occupied, but "1 per occupied sensor" is not a head count
+      'E-skogen': ['used', null, 'no-headcount'],
+    });
+  });
+
+  it('sums attendance per category over the slots that have one; a slot in two categories counts in both', () => {
+    expect(zone('fjorden').categories).toEqual([
+      { id: 'lokal-gruppe', slots: 1, bookedHours: 1, usedBookedHours: 1, ghosts: 0, attendance: 12, slotsWithAttendance: 1 },
+      // A 12 + B 20 + D 0; C unknown. Booked open hours 1 + 1 + 1 + 1 (12:30–13:30Z is open).
+      { id: LD, slots: 4, bookedHours: 4, usedBookedHours: 2, ghosts: 1, attendance: 32, slotsWithAttendance: 3 },
+    ]);
+    expect(zone('skogen').categories).toEqual([
+      { id: 'lokal-gruppe', slots: 0, bookedHours: 0, usedBookedHours: 0, ghosts: 0, attendance: 0, slotsWithAttendance: 0 },
+      { id: LD, slots: 1, bookedHours: 1, usedBookedHours: 1, ghosts: 0, attendance: null, slotsWithAttendance: 0 },
+    ]);
+    expect(result.rules.attendance).toContain('peak head count');
+    expect(bookingAnalysisResultSchema.safeParse(JSON.parse(JSON.stringify(result))).success).toBe(true);
   });
 });

@@ -30,7 +30,9 @@ describe('GET /api/v1/bookings (real HTTP, real InfluxDB)', () => {
       config: bookingsConfigSchema.parse({
         version: 1,
         feeds: { testtorg: { 'sone-a': 'testtorg-sone-a.ics', 'sone-b': 'does-not-exist.ics' } },
+        // An old-style localGroups beside a categories list: both are read.
         localGroups: { field: 'categories', values: ['Lag og foreninger'] },
+        categories: [{ id: 'lokaldemokrati', values: ['Lokaldemokrati', 'Lokalutvalg', 'Folkemøte'] }],
       }),
       baseDir: fixturesDir,
       torgs: m.torgs,
@@ -70,7 +72,17 @@ describe('GET /api/v1/bookings (real HTTP, real InfluxDB)', () => {
     expect(a.bookedTimeOccupiedShare).toBe(0.5);
     expect(a.completeness).toBeCloseTo(2.25 / 15, 12); // reported 09:00–11:15Z of 15 open hours
     expect(a.lowCompleteness).toBe(true);
-    expect(a.localGroups).toMatchObject({ slots: 1, bookedHours: 0.5, usedBookedHours: 0.5 });
+    // Attendance: brukt 09:30–10:00Z holds count 5 (the 09:50Z reading) → 5; spøkelse 10:15–10:45Z holds
+    // count 0 → 0; ukjent has no readings → null.
+    expect(a.slotDetails.map((s) => [s.bookingCategories, s.attendance, s.attendanceUnknownReason])).toEqual([
+      [['lokal-gruppe', 'lokaldemokrati'], 5, null],
+      [['lokaldemokrati'], 0, null],
+      [[], null, 'not-reported'],
+    ]);
+    expect(a.categories).toEqual([
+      { id: 'lokal-gruppe', slots: 1, bookedHours: 0.5, usedBookedHours: 0.5, ghosts: 0, attendance: 5, slotsWithAttendance: 1 },
+      { id: 'lokaldemokrati', slots: 2, bookedHours: 1, usedBookedHours: 0.5, ghosts: 1, attendance: 5, slotsWithAttendance: 2 },
+    ]);
     expect(r.feedErrors.map((e) => [e.zone, e.code])).toEqual([['sone-b', 'E_BOOKING_FEED_UNAVAILABLE']]);
   });
 

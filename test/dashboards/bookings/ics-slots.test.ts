@@ -9,7 +9,7 @@ import { PlatformError } from '../../../devices/contract/errors.ts';
 const fixture = (name: string): string => fileURLToPath(new URL(`../../fixtures/ics/${name}`, import.meta.url));
 const iso = (s: string): number => Date.parse(s);
 const events = parseCalendar(readFileSync(fixture('moterom-fjorden.ics'), 'utf8'), 'fjorden');
-const base = { torg: 'asker-sentrum', zone: 'fjorden', localGroups: { field: 'categories' as const, values: ['lag og foreninger'] } };
+const base = { torg: 'asker-sentrum', zone: 'fjorden', categories: [{ id: 'lokal-gruppe', field: 'categories' as const, values: ['lag og foreninger'] }] };
 const span = (s: BookingSlot): [string, string] => [new Date(s.startMs).toISOString(), new Date(s.endMs).toISOString()];
 
 describe('expandSlots (hand-written fixture moterom-fjorden.ics)', () => {
@@ -34,7 +34,7 @@ describe('expandSlots (hand-written fixture moterom-fjorden.ics)', () => {
       import { readFileSync } from 'node:fs';
       const m = await import(${JSON.stringify(fileURLToPath(new URL('../../../dashboards/bookings/ics-slots.ts', import.meta.url)))});
       const ev = m.parseCalendar(readFileSync(${JSON.stringify(fixture('moterom-fjorden.ics'))}, 'utf8'), 'x');
-      const s = m.expandSlots(ev, { torg: 't', zone: 'z', fromMs: Date.parse('2026-09-30T22:00:00Z'), toMs: Date.parse('2026-11-30T23:00:00Z'), localGroups: { field: 'categories', values: [] } });
+      const s = m.expandSlots(ev, { torg: 't', zone: 'z', fromMs: Date.parse('2026-09-30T22:00:00Z'), toMs: Date.parse('2026-11-30T23:00:00Z'), categories: [] });
       process.stdout.write(JSON.stringify(s.map((x) => [new Date(x.startMs).toISOString(), new Date(x.endMs).toISOString()])));`;
     const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { env: { ...process.env, TZ: tz }, encoding: 'utf8' });
     expect(JSON.parse(out)).toEqual([
@@ -53,16 +53,37 @@ describe('expandSlots (hand-written fixture moterom-fjorden.ics)', () => {
     expect(slots.filter((s) => s.override).map((s) => s.summary)).toEqual(['Styremøte Asker Sjakklubb (flyttet)']);
   });
 
-  it('classifies local groups by category, case-insensitively, or by organiser', () => {
-    expect(slots.map((s) => s.localGroup)).toEqual([true, true, false, true, true]);
+  it('classifies slots into the configured categories by category, case-insensitively, or by organiser', () => {
+    // Fixture order: styremøte 10-13, 10-20 (Lag og foreninger, Asker Sjakklubb), the all-day Opptelling
+    // (Kommunen, no organiser), styremøte 10-27, the moved 11-10 instance (Lag og foreninger, Asker Sjakklubb).
+    const L = ['lokal-gruppe'];
+    expect(slots.map((s) => s.bookingCategories)).toEqual([L, L, [], L, L]);
     const byOrganizer = expandSlots(events, {
       ...base,
-      localGroups: { field: 'organizer', values: ['ASKER SJAKKLUBB'] },
+      categories: [{ id: 'lokal-gruppe', field: 'organizer', values: ['ASKER SJAKKLUBB'] }],
       fromMs: iso('2026-09-30T22:00:00Z'),
       toMs: iso('2026-11-30T23:00:00Z'),
     });
-    expect(byOrganizer.map((s) => s.localGroup)).toEqual([true, true, false, true, true]);
+    expect(byOrganizer.map((s) => s.bookingCategories)).toEqual([L, L, [], L, L]);
     expect(byOrganizer[0]!.organizer).toBe('Asker Sjakklubb');
+  });
+
+  it('puts a slot in every category it matches, in config order, and matches whole values only', () => {
+    const s = expandSlots(events, {
+      ...base,
+      categories: [
+        { id: 'kommunal', field: 'categories', values: ['KOMMUNEN'] },
+        { id: 'sjakk', field: 'organizer', values: ['asker sjakklubb'] },
+        { id: 'lokal-gruppe', field: 'categories', values: ['Lag og foreninger'] },
+        // "Lag" is part of "Lag og foreninger" but not the whole value: no match.
+        { id: 'delord', field: 'categories', values: ['Lag'] },
+        { id: 'tom', field: 'categories', values: [] },
+      ],
+      fromMs: iso('2026-09-30T22:00:00Z'),
+      toMs: iso('2026-11-30T23:00:00Z'),
+    });
+    const both = ['sjakk', 'lokal-gruppe'];
+    expect(s.map((x) => x.bookingCategories)).toEqual([both, both, ['kommunal'], both, both]);
   });
 
   it('returns slots overlapping the period, including one that started before it', () => {

@@ -66,9 +66,9 @@ describe('loadBookings', () => {
     const r = await loadBookings(config(), period, { cache, baseDir: fixturesDir });
     expect(loadedBookingsSchema.safeParse(r).success).toBe(true);
     // 2026-10-20: fjorden's weekly 10:00 CEST = 08:00Z; skogen 12:00Z (UTC in the feed).
-    expect(r.slots.map((s) => [s.zone, new Date(s.startMs).toISOString(), new Date(s.endMs).toISOString(), s.localGroup])).toEqual([
-      ['fjorden', '2026-10-20T08:00:00.000Z', '2026-10-20T10:00:00.000Z', true],
-      ['skogen', '2026-10-20T12:00:00.000Z', '2026-10-20T13:00:00.000Z', true],
+    expect(r.slots.map((s) => [s.zone, new Date(s.startMs).toISOString(), new Date(s.endMs).toISOString(), s.bookingCategories])).toEqual([
+      ['fjorden', '2026-10-20T08:00:00.000Z', '2026-10-20T10:00:00.000Z', ['lokal-gruppe']],
+      ['skogen', '2026-10-20T12:00:00.000Z', '2026-10-20T13:00:00.000Z', ['lokal-gruppe']],
     ]);
     const errs = Object.fromEntries(r.errors.map((e) => [`${e.torg}/${e.zone}`, e]));
     expect(Object.keys(errs).sort()).toEqual(['asker-sentrum/junk', 'heggedal/big', 'heggedal/missing', 'heggedal/slow']);
@@ -117,5 +117,14 @@ describe('config/bookings.sample.json', () => {
     const r = await loadBookings(files, period, { cache: new Map(), baseDir });
     expect(r.errors).toEqual([]);
     expect(r.slots.map((s) => s.zone)).toEqual(['mote-1', 'mote-2']);
+    expect(config.sample).toBe(true);
+    expect(config.categories.map((c) => c.id)).toEqual(['lokal-gruppe', 'frivillighet', 'lokaldemokrati']);
+    // 2026-10-20: styremøte (Lag og foreninger) in mote-1, leksehjelp (organiser Frivilligsentralen) in mote-2.
+    expect(r.slots.map((s) => s.bookingCategories)).toEqual([['lokal-gruppe'], ['frivillighet']]);
+    // Thu 2026-10-22 18:00–20:00 Oslo (CEST): the local committee's open meeting.
+    const thu = await loadBookings(files, { fromMs: Date.parse('2026-10-21T22:00:00Z'), toMs: Date.parse('2026-10-22T22:00:00Z') }, { cache: new Map(), baseDir });
+    expect(thu.slots.map((s) => [s.zone, new Date(s.startMs).toISOString(), new Date(s.endMs).toISOString(), s.bookingCategories])).toEqual([
+      ['mote-2', '2026-10-22T16:00:00.000Z', '2026-10-22T18:00:00.000Z', ['lokaldemokrati']],
+    ]);
   });
 });

@@ -18,12 +18,13 @@ describe('presenceTimeline (metrics-engine hold and reporting rules)', () => {
       at(90),
     );
     expect(segs).toEqual([
-      { startMs: at(-5), endMs: at(0), state: 'unreported' },
-      { startMs: at(0), endMs: at(10), state: 'empty' },
-      { startMs: at(10), endMs: at(35), state: 'occupied' },
-      { startMs: at(35), endMs: at(50), state: 'unreported' },
-      { startMs: at(50), endMs: at(75), state: 'empty' },
-      { startMs: at(75), endMs: at(90), state: 'unreported' },
+      { startMs: at(-5), endMs: at(0), state: 'unreported', people: 0, headcount: false },
+      { startMs: at(0), endMs: at(10), state: 'empty', people: 0, headcount: false },
+      // presence-only: an occupied sensor without a count is 1, not a head count
+      { startMs: at(10), endMs: at(35), state: 'occupied', people: 1, headcount: false },
+      { startMs: at(35), endMs: at(50), state: 'unreported', people: 0, headcount: false },
+      { startMs: at(50), endMs: at(75), state: 'empty', people: 0, headcount: false },
+      { startMs: at(75), endMs: at(90), state: 'unreported', people: 0, headcount: false },
     ]);
   });
 
@@ -40,11 +41,30 @@ describe('presenceTimeline (metrics-engine hold and reporting rules)', () => {
       { expectedIntervalMs: { b: 4 * MIN } }, // b's window: 10 min
     );
     expect(segs).toEqual([
-      { startMs: at(0), endMs: at(10), state: 'unreported' }, // b not yet seen
-      { startMs: at(10), endMs: at(20), state: 'empty' },
-      { startMs: at(20), endMs: at(30), state: 'unreported' }, // b's 10-min reading held only to 20
-      { startMs: at(30), endMs: at(40), state: 'occupied' }, // a: 2 people (held 20–45), b empty (30–40)
-      { startMs: at(40), endMs: at(60), state: 'unreported' }, // b silent after 40
+      { startMs: at(0), endMs: at(10), state: 'unreported', people: 0, headcount: false }, // b not yet seen
+      { startMs: at(10), endMs: at(20), state: 'empty', people: 0, headcount: true }, // a counts 0
+      { startMs: at(20), endMs: at(30), state: 'unreported', people: 0, headcount: false }, // b's 10-min reading held only to 20
+      { startMs: at(30), endMs: at(40), state: 'occupied', people: 2, headcount: true }, // a: 2 people (held 20–45), b empty (30–40)
+      { startMs: at(40), endMs: at(60), state: 'unreported', people: 0, headcount: false }, // b silent after 40
+    ]);
+  });
+
+  it('adds a presence-only sensor as 1 to a head count, and splits occupied time where the count changes', () => {
+    const segs = presenceTimeline(
+      [
+        { device: 'cam', time: at(0), occupied: true, count: 4 },
+        { device: 'cam', time: at(10), occupied: true, count: 6 },
+        { device: 'cam', time: at(20), occupied: true, count: 6 },
+        { device: 'pir', time: at(0), occupied: true, count: null },
+        { device: 'pir', time: at(15), occupied: false, count: null },
+      ],
+      at(0),
+      at(30),
+    );
+    expect(segs).toEqual([
+      { startMs: at(0), endMs: at(10), state: 'occupied', people: 5, headcount: true }, // 4 + 1
+      { startMs: at(10), endMs: at(15), state: 'occupied', people: 7, headcount: true }, // 6 + 1
+      { startMs: at(15), endMs: at(30), state: 'occupied', people: 6, headcount: true }, // 6 + 0; equal counts merged
     ]);
   });
 });
