@@ -1,5 +1,5 @@
 /**
- * Usage metrics, effektmål indicators and skalering recommendations through the HTTP API (issue 6
+ * Usage metrics, effektmål indicators, skalering recommendations and dimensioning through the HTTP API (issue 6
  * "Interfaces": CLI, CSV export of each). Same conventions as the ops commands (cli/api-commands.ts):
  * token from ITORG_API_TOKEN (or --token), `--json` for the API's answer unchanged, exit codes
  * 0 ok, 1 the API refused, 2 usage error, 3 the API could not be reached.
@@ -12,6 +12,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { z } from 'zod';
 import { metricRowsToCsv, toCsv, type CsvCell, type CsvColumn, type CsvDialect } from '../dashboards/metrics/csv.ts';
 import { PERIODS, SCOPES, SPLITS, type MetricRow } from '../dashboards/metrics/metric-row.schema.ts';
+import { MODULE_TYPES } from '../devices/torg/torg-config.schema.ts';
 import { EFFECT_TABLES, metricsResponseSchema, parseLocalPeriod } from '../dashboards/metrics/metrics-routes.ts';
 import { DEFAULT_API_URL, type ApiCliIo } from './api-commands.ts';
 import { API_EXIT_HELP as EXIT_HELP, UnexpectedAnswer, apiCommand, runApiCall, type ApiClient } from './api-client.ts';
@@ -42,6 +43,11 @@ function month(v: string): string {
   if (!/^\d{4}-\d{2}$/.test(v) || parseLocalPeriod(v) === null) throw new InvalidArgumentError('a month, YYYY-MM (e.g. 2026-10)');
   return v;
 }
+function percentile(v: string): number {
+  const p = Number(v);
+  if (v.trim() === '' || !Number.isFinite(p) || p <= 0 || p > 1) throw new InvalidArgumentError('a share in (0, 1], e.g. 0.9');
+  return p;
+}
 function weeks(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 104) throw new InvalidArgumentError('an integer 1..104');
@@ -59,7 +65,7 @@ interface ApiOpts {
   excel?: boolean;
 }
 
-/** How the CLI reads a table answer (indicators, recommendations): defined with the routes (EFFECT_TABLES). */
+/** How the CLI reads a table answer (indicators, recommendations, dimensioning): defined with the routes (EFFECT_TABLES). */
 export interface TableAnswer<T> {
   path: string;
   /** The rows of the answer; throws (a zod error) when the answer is not what the route serves. */
@@ -134,7 +140,7 @@ export function addMetricsCommands(
     }),
   );
 
-  // ----- indicators and recommendations: tables whose schema and columns come with their routes.
+  // ----- indicators, recommendations and dimensioning: tables whose schema and columns come with their routes.
   const tableCommand = <T>(cmd: Command, answer: TableAnswer<T>, query: () => Record<string, string | undefined>) =>
     cmd.action(
       run(cmd, async (client, o) => {
@@ -171,5 +177,18 @@ export function addMetricsCommands(
   tableCommand(recommendations, tables.recommendations, () => {
     const w = recommendations.opts<{ weeks?: number }>().weeks;
     return { weeks: w === undefined ? undefined : String(w) };
+  });
+
+  const dimensioning: Command = command(
+    'dimensioning',
+    'rom eller plasser et torg trenger ved en valgt persentil av timetoppene / rooms or seats a torg needs at a chosen percentile of peak-hour demand',
+  )
+    .option('--torg <id>', 'only this torg (default: every torg)')
+    .addOption(new Option('--module <module>', 'only this module (default: the modules of the rules file)').choices(MODULE_TYPES))
+    .option('--percentile <p>', 'share of open hours to cover, in (0, 1] (default: the rules file)', percentile)
+    .option('--weeks <n>', 'the last N complete ISO weeks (default: the rules file)', weeks);
+  tableCommand(dimensioning, tables.dimensioning, () => {
+    const d = dimensioning.opts<{ torg?: string; module?: string; percentile?: number; weeks?: number }>();
+    return { torg: d.torg, module: d.module, percentile: d.percentile === undefined ? undefined : String(d.percentile), weeks: d.weeks === undefined ? undefined : String(d.weeks) };
   });
 }

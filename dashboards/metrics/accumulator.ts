@@ -16,6 +16,11 @@ export interface Accumulator {
   /** ∫ occupancy dt over reported time (person·ms). */
   occMs: number;
   peak: number | null;
+  /**
+   * Modules only: the most member rooms with occupancy > 0 at one moment of reported time. null
+   * elsewhere, and "unknown" when `peak` is set but this is not (an hour stored before the field).
+   */
+  roomsInUsePeak: number | null;
   /** Reported time with occupancy > 0. */
   usedMs: number;
   utilNum: number;
@@ -45,6 +50,7 @@ export function emptyAccumulator(withVisits: boolean): Accumulator {
     reportedMs: 0,
     occMs: 0,
     peak: null,
+    roomsInUsePeak: null,
     usedMs: 0,
     utilNum: 0,
     utilDen: 0,
@@ -66,13 +72,20 @@ export function emptyAccumulator(withVisits: boolean): Accumulator {
 }
 
 const addNullable = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : a + b);
+const maxNullable = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.max(a, b));
+
+/** Reported time (peak set) without a room count: the count is unknown, not zero. */
+const roomsUnknown = (x: Accumulator): boolean => x.peak !== null && x.roomsInUsePeak === null;
 
 /** Adds `b` into `a` for disjoint time (hours into days, weeks, months): the peak is the highest peak. */
 export function mergeInto(a: Accumulator, b: Accumulator): void {
+  // One hour of unknown room count (stored before the field existed) makes the merged peak unknown:
+  // the highest of the known hours could understate it.
+  a.roomsInUsePeak = roomsUnknown(a) || roomsUnknown(b) ? null : maxNullable(a.roomsInUsePeak, b.roomsInUsePeak);
   a.spanMs += b.spanMs;
   a.reportedMs += b.reportedMs;
   a.occMs += b.occMs;
-  a.peak = a.peak === null ? b.peak : b.peak === null ? a.peak : Math.max(a.peak, b.peak);
+  a.peak = maxNullable(a.peak, b.peak);
   a.usedMs += b.usedMs;
   a.utilNum += b.utilNum;
   a.utilDen += b.utilDen;
@@ -125,7 +138,7 @@ export function rowValues(
   threshold: number,
 ): Pick<
   MetricRow,
-  'visits' | 'avgOccupancy' | 'peakOccupancy' | 'utilisation' | 'timeUsedShare' | 'dwell' | 'timeAtTarget' | 'climate' | 'drift' | 'completeness' | 'lowCompleteness'
+  'visits' | 'avgOccupancy' | 'peakOccupancy' | 'peakRoomsInUse' | 'utilisation' | 'timeUsedShare' | 'dwell' | 'timeAtTarget' | 'climate' | 'drift' | 'completeness' | 'lowCompleteness'
 > {
   const runs = [...a.runs].sort((x, y) => x - y);
   const completeness = ratio(a.reportedMs, a.spanMs);
@@ -133,6 +146,7 @@ export function rowValues(
     visits: a.visits,
     avgOccupancy: ratio(a.occMs, a.reportedMs),
     peakOccupancy: a.peak,
+    peakRoomsInUse: a.roomsInUsePeak,
     utilisation: ratio(a.utilNum, a.utilDen),
     timeUsedShare: ratio(a.usedMs, a.reportedMs),
     dwell: {

@@ -45,6 +45,7 @@ export function hourBucketToLine(b: HourBucket): string {
   const a = b.acc;
   const fields: string[] = SUM_FIELDS.map((f) => `${f}=${float(a[f])}`);
   if (a.peak !== null) fields.push(`peak=${float(a.peak)}`);
+  if (a.roomsInUsePeak !== null) fields.push(`peakRoomsInUse=${a.roomsInUsePeak}i`);
   if (a.visits !== null) fields.push(`visits=${a.visits}i`);
   if (a.driftBelowZero !== null) fields.push(`driftBelowZero=${a.driftBelowZero}i`);
   if (a.driftClosingReset !== null) fields.push(`driftClosingReset=${a.driftClosingReset}i`);
@@ -67,6 +68,7 @@ export const aggHourlyRowSchema = z.looseObject({
   // A sum missing from a stored point (written by an older layout) reads as 0.
   ...Object.fromEntries(SUM_FIELDS.map((f) => [f, num.nullable().optional()])),
   peak: num.nullable().optional(),
+  peakRoomsInUse: num.nullable().optional(),
   visits: num.nullable().optional(),
   driftBelowZero: num.nullable().optional(),
   driftClosingReset: num.nullable().optional(),
@@ -80,6 +82,9 @@ export function hourBucketFromRow(input: unknown): HourBucket {
   const acc = emptyAccumulator(withVisits);
   for (const f of SUM_FIELDS) acc[f] = r[f] ?? 0;
   acc.peak = r.peak ?? null;
+  // A module point stored before peakRoomsInUse existed has no room count: null, which the roll-up
+  // treats as unknown (accumulator.ts mergeInto), never as 0 rooms.
+  acc.roomsInUsePeak = r.peakRoomsInUse ?? null;
   if (withVisits) {
     acc.visits = r.visits ?? 0;
     acc.driftBelowZero = r.driftBelowZero ?? 0;

@@ -83,6 +83,7 @@ export const METRIC_ROW_COLUMNS: readonly CsvColumn<MetricRow>[] = [
   { key: 'visits', nb: 'besøk', en: 'visits', value: (r) => r.visits },
   { key: 'avgOccupancy', nb: 'snittbelegg', en: 'average occupancy', value: (r) => r.avgOccupancy },
   { key: 'peakOccupancy', nb: 'toppbelegg', en: 'peak occupancy', value: (r) => r.peakOccupancy },
+  { key: 'peakRoomsInUse', nb: 'rom i bruk samtidig (topp)', en: 'peak rooms in use at once', value: (r) => r.peakRoomsInUse },
   { key: 'utilisation', nb: 'utnyttelse', en: 'utilisation', value: (r) => r.utilisation },
   { key: 'timeUsedShare', nb: 'andel tid i bruk', en: 'share of time used', value: (r) => r.timeUsedShare },
   { key: 'dwell.count', nb: 'opphold antall', en: 'dwell count', value: (r) => r.dwell.count },

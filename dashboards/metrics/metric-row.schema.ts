@@ -27,6 +27,12 @@ export const metricRowSchema = z
     visits: z.number().int().min(0).nullable(),
     avgOccupancy: z.number().min(0).nullable(),
     peakOccupancy: z.number().min(0).nullable(),
+    /**
+     * Module rows: the most of the module's rooms occupied at the same moment while every member
+     * reported (issue 6 dimensioning); null for other scopes, without reported time, and where a
+     * merged hour was stored before this field existed. Absent (an older server) reads as null.
+     */
+    peakRoomsInUse: z.number().int().min(0).nullable().default(null),
     utilisation: z.number().min(0).nullable(),
     timeUsedShare: share,
     dwell: z.object({

@@ -397,7 +397,7 @@ function computeTorg(torg: Torg, fromMs: number, toMs: number, readings: RawRead
     timeline.push({ start: a, end: a + dt, status, occupancy: torgReporting ? torgOcc : null, capacity: torg.capacity, member: counterCursors.length > 0 });
     // Module occupancy at this moment = Σ of its rooms' (issue 6 review); members are the rooms with
     // a presence sensor seen in the range, and the module reports only when all of them do.
-    const moduleNow = new Map<string, { occ: number; capacity: number; headcount: boolean; members: number; reporting: boolean }>();
+    const moduleNow = new Map<string, { occ: number; capacity: number; headcount: boolean; members: number; reporting: boolean; roomsInUse: number }>();
 
     for (const zone of torg.zones) {
       const zs = zoneSensors.get(zone.id)!;
@@ -410,10 +410,11 @@ function computeTorg(torg: Torg, fromMs: number, toMs: number, readings: RawRead
         acc.spanMs += dt;
         if (reporting) addOccupancy(acc, zoneOcc, zone.capacity, zs.headcount, dt);
       }
-      const m = moduleNow.get(zone.module) ?? { occ: 0, capacity: 0, headcount: true, members: 0, reporting: true };
+      const m = moduleNow.get(zone.module) ?? { occ: 0, capacity: 0, headcount: true, members: 0, reporting: true, roomsInUse: 0 };
       if (zs.presence.length > 0) {
         m.members++;
         m.occ += zoneOcc;
+        if (zoneOcc > 0) m.roomsInUse++;
         m.capacity += zone.capacity;
         m.headcount &&= zs.headcount;
         m.reporting &&= reporting;
@@ -451,7 +452,13 @@ function computeTorg(torg: Torg, fromMs: number, toMs: number, readings: RawRead
         acc.spanMs += dt;
         // A module mixing head-count and presence-only rooms uses the presence-only rule
         // (occupied time ÷ reported time): a people ÷ capacity ratio needs every room's head count.
-        if (m.members > 0 && m.reporting) addOccupancy(acc, m.occ, m.capacity, m.headcount, dt);
+        if (m.members > 0 && m.reporting) {
+          addOccupancy(acc, m.occ, m.capacity, m.headcount, dt);
+          // Rooms occupied at this same moment (issue 6 dimensioning): two meetings one after the
+          // other in different rooms within an hour need one room, which a per-room hourly peak
+          // cannot tell.
+          acc.roomsInUsePeak = Math.max(acc.roomsInUsePeak ?? 0, m.roomsInUse);
+        }
       }
     }
   }

@@ -390,11 +390,13 @@ export const DIMENSIONING_COLUMNS: readonly CsvColumn<Dimensioning>[] = [
   { key: 'percentile', nb: 'persentil', en: 'percentile', value: (d) => d.percentile },
   { key: 'hours', nb: 'timer', en: 'hours', value: (d) => d.hours },
   { key: 'hoursIncomplete', nb: 'timer ufullstendige', en: 'hours incomplete', value: (d) => d.hoursIncomplete },
+  { key: 'hoursUnknown', nb: 'timer uten romtelling', en: 'hours without room count', value: (d) => d.hoursUnknown },
   { key: 'demandAtPercentile', nb: 'behov ved persentil', en: 'demand at percentile', value: (d) => d.demandAtPercentile },
   { key: 'needed', nb: 'behov', en: 'needed', value: (d) => d.needed },
   { key: 'current', nb: 'nå', en: 'current', value: (d) => d.current },
   { key: 'difference', nb: 'differanse', en: 'difference', value: (d) => d.difference },
   { key: 'presenceOnlyZones', nb: 'soner uten telling', en: 'presence-only zones', value: (d) => d.presenceOnlyZones.join(' ') },
+  { key: 'reason', nb: 'ingen beregning fordi', en: 'no estimate because', value: (d, lang) => d.reason?.message[lang] },
 ];
 
 /** The CLI's view of these answers: where to ask, how to read the rows, which CSV columns. */
@@ -563,9 +565,12 @@ export function effectRoutes(deps: EffectRoutesDeps): AnyRoute[] {
           const weeks = lastIsoWeeks(deps.now(), q.weeks ?? sk.rules.dimensioning.weeks, ZONE);
           const fromMs = weeks[0]!.startMs;
           const toMs = weeks[weeks.length - 1]!.endMs;
-          // dimension() reads zone hour rows of split `all` only.
+          // dimension() reads module hour rows (the demand) and zone hour rows (which zones count heads), split `all`.
           const wanted = new Set(torgs.map((t) => t.id));
-          const { hours, computedDays, missingDays } = await source({ startMs: fromMs, endMs: toMs }, (b) => b.scope === 'zone' && b.split === 'all' && wanted.has(b.torg ?? ''));
+          const { hours, computedDays, missingDays } = await source(
+            { startMs: fromMs, endMs: toMs },
+            (b) => (b.scope === 'module' || b.scope === 'zone') && b.split === 'all' && wanted.has(b.torg ?? ''),
+          );
           const hourRows = rollUp(hours, o, ZONE).filter((r) => r.period === 'hour');
           const out: Dimensioning[] = [];
           for (const torg of torgs) {

@@ -34,7 +34,7 @@ export interface RecomputeDeps {
   maxLoggedChanges?: number;
 }
 
-const COMPARED = ['visits', 'avgOccupancy', 'peakOccupancy', 'utilisation', 'timeUsedShare', 'completeness'] as const;
+const COMPARED = ['visits', 'avgOccupancy', 'peakOccupancy', 'peakRoomsInUse', 'utilisation', 'timeUsedShare', 'completeness'] as const;
 type Compared = (typeof COMPARED)[number];
 
 export interface HourChange {

@@ -132,6 +132,8 @@ export const AGG_HOURLY_MEASUREMENT = {
     reportedMs: 'float',
     occMs: 'float',
     peak: 'float',
+    /** Module points only: most rooms occupied at one moment of the hour; absent on points written before it was added. */
+    peakRoomsInUse: 'integer',
     usedMs: 'float',
     utilNum: 'float',
     utilDen: 'float',

@@ -1,5 +1,5 @@
 /**
- * `metrics` (and the exit-code conventions of the issue-6 commands) against the real API
+ * `metrics`, `dimensioning` (and the exit-code conventions of the issue-6 commands) against the real API
  * (createApiApp + metricsRoutes) and a real InfluxDB seeded with the hand-countable fixture day of
  * test/dashboards/metrics/metrics-routes-fixture.ts.
  */
@@ -103,5 +103,40 @@ describe('metrics command (real API, real InfluxDB)', () => {
       await other.close();
     }
   });
+
+  it('dimensioning --csv against the real effect route: rooms needed over ISO week 2026-W47, hand-counted', async () => {
+    const rules = loadSkaleringRules(new URL('../../config/skalering.sample.json', import.meta.url).pathname);
+    await recomputeDay(fx.deps().recompute!, '2026-11-17');
+    const deps = fx.deps();
+    // The other days of the week stay unstored: their open hours count as not reported (missingDays).
+    delete deps.recompute;
+    const other = await startTestApi({ now: NOW, extraRoutes: () => effectRoutes({ ...deps, skalering: { rules } }) });
+    try {
+      const e = { ITORG_API_URL: other.url, ITORG_API_TOKEN: other.tokens.analyst };
+      const r = await cli(['dimensioning', '--torg', 'testtorg', '--module', 'møterom', '--percentile', '0.9', '--weeks', '1', '--csv'], e);
+      expect(r.code).toBe(0);
+      const rows = parse(r.stdout, { columns: true }) as Record<string, string>[];
+      // Open hours of W47: 5 weekdays × 15 + Sunday 14 = 89. Only sone-a has a sensor, so it is the
+      // module's one member; it reported all of 09Z (5 people: 1 room) and 10Z (empty: 0 rooms) on the
+      // 17th, 15 min of 11Z, nothing else → 2 counted, 87 incomplete. Demands 0, 1: p 0.9 → rank 2 →
+      // 1 room, of the 2 rooms the torg has.
+      expect(rows).toEqual([
+        expect.objectContaining({ torg: 'testtorg', module: 'møterom', unit: 'rooms', percentile: '0.9', hours: '2', hoursIncomplete: '87', hoursUnknown: '0', demandAtPercentile: '1', needed: '1', current: '2', difference: '-1', reason: '' }),
+      ]);
+      // p 0.5 → rank 1 → 0 rooms; the human table uses the same columns.
+      const table = await cli(['dimensioning', '--percentile', '0.5', '--weeks', '1'], e);
+      expect(table.code).toBe(0);
+      expect(table.stdout.split('\n')[0]).toMatch(/^torg\s+module\s+unit\s+percentile\s+hours/);
+      expect(table.stdout).toMatch(/testtorg\s+møterom\s+rooms\s+0\.5\s+2\s+87\s+0\s+0\s+0\s+2\s+-2/);
+      // Usage errors before any request.
+      expect((await cli(['dimensioning', '--percentile', '1.5'], e)).code).toBe(2);
+      expect((await cli(['dimensioning', '--percentile', '0'], e)).code).toBe(2);
+      expect((await cli(['dimensioning', '--module', 'kantine'], e)).code).toBe(2);
+      // The API refuses an unknown torg (404 → exit 1).
+      expect((await cli(['dimensioning', '--torg', 'nowhere'], e)).code).toBe(1);
+    } finally {
+      await other.close();
+    }
+  }, 60_000);
 });
 

@@ -3,9 +3,9 @@
  * metrics-routes-fixture.ts. The torg is narrowed to its one room sone-a (capacity 10), so the
  * expectation can be counted by hand over ISO week 2026-W47 (Mon 16 – Sun 22 Nov, CET = UTC+1):
  * - open hours: weekdays 07–22 local = 15 h × 5, Saturday closed, Sunday 08–22 = 14 h → 89;
- * - sone-a reported (25-min window after each reading) 09:00Z–11:15Z on Tue 17th: the hours 09Z
- *   (peak 5 → room in use, demand 1) and 10Z (count 0, demand 0) are complete; 11Z (15 of 60 min)
- *   and the other 86 open hours are not → hours 2, hoursIncomplete 87;
+ * - sone-a, the module's one member, reported (25-min window after each reading) 09:00Z–11:15Z on
+ *   Tue 17th: the module hours 09Z (5 people → 1 room in use) and 10Z (count 0 → 0 rooms) are
+ *   complete; 11Z (15 of 60 min) and the other 86 open hours are not → hours 2, hoursIncomplete 87;
  * - nearest rank over [0, 1]: p 0.9 → rank ⌈1.8⌉ = 2 → 1 room; p 0.5 → rank 1 → 0 rooms.
  */
 import { parse } from 'csv-parse/sync';
@@ -56,7 +56,7 @@ describe('GET /api/v1/dimensioning (real HTTP, real InfluxDB)', () => {
     expect(median.dimensioning[0]).toMatchObject({ demandAtPercentile: 0, needed: 0, difference: -1 });
 
     const csv = parse(await (await get('?percentile=0.9&weeks=1&format=csv')).text(), { columns: true }) as Record<string, string>[];
-    expect(csv).toEqual([expect.objectContaining({ torg: 'testtorg', module: 'møterom', unit: 'rooms', hours: '2', hoursIncomplete: '87', needed: '1', current: '1', difference: '0' })]);
+    expect(csv).toEqual([expect.objectContaining({ torg: 'testtorg', module: 'møterom', unit: 'rooms', hours: '2', hoursIncomplete: '87', hoursUnknown: '0', needed: '1', current: '1', difference: '0' })]);
   }, 60_000);
 
   it('validates the query: unknown torg 404, percentile outside (0, 1] 400', async () => {
