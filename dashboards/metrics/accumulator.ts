@@ -93,16 +93,7 @@ export function mergeInto(a: Accumulator, b: Accumulator): void {
   a.under60Ms += b.under60Ms;
   a.from60to100Ms += b.from60to100Ms;
   a.over100Ms += b.over100Ms;
-  a.co2OkMs += b.co2OkMs;
-  a.co2KnownMs += b.co2KnownMs;
-  a.tempOkMs += b.tempOkMs;
-  a.tempKnownMs += b.tempKnownMs;
-  a.humOkMs += b.humOkMs;
-  a.humKnownMs += b.humKnownMs;
-  a.visits = addNullable(a.visits, b.visits);
-  for (const r of b.runs) a.runs.push(r);
-  a.driftBelowZero = addNullable(a.driftBelowZero, b.driftBelowZero);
-  a.driftClosingReset = addNullable(a.driftClosingReset, b.driftClosingReset);
+  mergeMembersInto(a, b);
 }
 
 /**
