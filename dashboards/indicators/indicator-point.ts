@@ -3,11 +3,11 @@
  * written with ms precision to RP_AGGREGATES by whoever stores the monthly values.
  */
 import { INDICATOR_MEASUREMENT } from '../../devices/contract/influx-layout.ts';
+import { escapeTag } from '../../ingest/line-protocol.ts';
 import type { IndicatorValue } from './indicator-engine.ts';
 
-// Escaping per the line protocol reference (https://docs.influxdata.com/influxdb/v1/write_protocols/line_protocol_reference/#special-characters):
-// tag values escape comma, equals sign and space; string fields escape double quote and backslash.
-const escapeTag = (s: string): string => s.replace(/([,= ])/g, '\\$1');
+// String fields escape double quote and backslash, per the line protocol reference
+// (https://docs.influxdata.com/influxdb/v1/write_protocols/line_protocol_reference/#special-characters).
 const escapeString = (s: string): string => s.replace(/(["\\])/g, '\\$1');
 const float = (v: number): string => (Number.isInteger(v) ? `${v}.0` : String(v));
 

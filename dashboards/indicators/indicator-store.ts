@@ -7,7 +7,9 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { INDICATOR_MEASUREMENT, RP_AGGREGATES } from '../../devices/contract/influx-layout.ts';
+import { localMonth } from '../../devices/torg/opening-hours.ts';
 import type { PointWriter } from '../../ingest/point-writer.ts';
+import { ident } from '../influx-query.ts';
 import { INDICATOR_STATUSES, monthStartMs } from './indicator-engine.ts';
 import type { IndicatorResult } from './indicator-engine.ts';
 import { indicatorValueToLine } from './indicator-point.ts';
@@ -44,20 +46,15 @@ export interface IndicatorChange {
   new: { value: number | null; status: string; definitionVersion: string };
 }
 
-const ident = (s: string): string => `"${s.replace(/"/g, '\\"')}"`;
-const nextMonth = (month: string): string => {
-  const y = Number(month.slice(0, 4));
-  const m = Number(month.slice(5, 7));
-  return m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, '0')}`;
-};
+/** The Oslo month `YYYY-MM` as [startMs, endMs). */
+const monthRange = (month: string): { startMs: number; endMs: number } => localMonth(monthStartMs(month));
 
 export class IndicatorStore {
   constructor(private readonly deps: { writer: PointWriter; influx: InfluxQuery; log: Logger; maxLoggedChanges?: number }) {}
 
   /** The stored values of a month (Oslo), with the definition version each was computed under. */
   async read(month: string): Promise<StoredIndicator[]> {
-    const from = monthStartMs(month);
-    const to = monthStartMs(nextMonth(month));
+    const { startMs: from, endMs: to } = monthRange(month);
     const rows = await this.deps.influx.query(
       `SELECT * FROM ${ident(RP_AGGREGATES)}.${ident(INDICATOR_MEASUREMENT.measurement)} WHERE time >= ${from}ms AND time < ${to}ms`,
     );
@@ -79,8 +76,7 @@ export class IndicatorStore {
         changes.push({ indicator: v.indicator, scopeId: v.scopeId, old: { value: old.value ?? null, status: old.status, definitionVersion: old.definitionVersion }, new: now });
       }
     }
-    const from = monthStartMs(result.month);
-    const to = monthStartMs(nextMonth(result.month));
+    const { startMs: from, endMs: to } = monthRange(result.month);
     // InfluxDB merges the field sets of a rewritten point, so an optional field that became unknown
     // would linger; deleting the month first makes the stored month exactly this result. InfluxQL
     // DELETE takes no RP; the measurement lives only in RP_AGGREGATES.

@@ -9,7 +9,7 @@ import { MEASUREMENTS, RP_RAW } from '../../devices/contract/influx-layout.ts';
 import { localDay } from '../../devices/torg/opening-hours.ts';
 import type { Torg } from '../../devices/torg/torg-config.schema.ts';
 import type { BUSY_BANDS } from './live.schema.ts';
-import { ident, type InfluxQuery } from './influx-query.ts';
+import { ident, type InfluxQuery } from '../influx-query.ts';
 
 export type BusyBand = (typeof BUSY_BANDS)[number];
 
@@ -45,8 +45,10 @@ function median(xs: readonly number[]): number {
 
 /**
  * Median people present per (weekday, local hour) over the last weeks, per torg. A day's occupancy
- * is rebuilt from its hourly in/out sums the way the live state does it (in − out from local
- * midnight, never below zero); "people at an hour" is the mean of the occupancy at its start and end.
+ * is rebuilt from its hourly in/out sums: in − out from local midnight, never below zero. The live
+ * state (TorgOccupancy) also empties the torg at closing and carries people over midnight; for a
+ * torg closed at midnight both start the day at zero. "People at an hour" is the mean of the
+ * occupancy at its start and end.
  * Hourly UTC buckets are local hours: Europe/Oslo's offsets are whole hours.
  */
 export class UsualBusy {

@@ -21,7 +21,7 @@ import type { Reading } from '../../devices/contract/reading.schema.ts';
 import { DEFAULT_MAX_AGE_MS, validateEnvelope } from '../../devices/contract/validate.ts';
 import { localDay } from '../../devices/torg/opening-hours.ts';
 import type { Torg } from '../../devices/torg/torg-config.schema.ts';
-import { ident, influxQuery, type InfluxQuery, type InfluxQueryOptions, type Row } from './influx-query.ts';
+import { ident, influxQuery, type InfluxQuery, type InfluxQueryOptions, type Row } from '../influx-query.ts';
 import { LiveState, type AlertsView, type LivenessView, type PlaceLookup } from './live-state.ts';
 import type { LiveChange, LiveOverview, TorgLive } from './live.schema.ts';
 

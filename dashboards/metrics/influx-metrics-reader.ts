@@ -5,24 +5,10 @@
  * Callers read one local day at a time (recompute.ts), so memory is bounded by one day of readings.
  */
 import { z } from 'zod';
-import { PlatformError } from '../../devices/contract/errors.ts';
 import { AGG_HOURLY_MEASUREMENT, MEASUREMENTS, RP_AGGREGATES, RP_RAW } from '../../devices/contract/influx-layout.ts';
+import { ident, influxQuery, type InfluxQuery, type Row } from '../influx-query.ts';
 import { hourBucketFromRow } from './agg-hourly.ts';
 import type { ClimateSample, CounterSample, HourBucket, PresenceSample, RawReadings } from './metrics-engine.ts';
-
-const seriesSchema = z.object({
-  name: z.string().optional(),
-  tags: z.record(z.string(), z.string()).optional(),
-  columns: z.array(z.string()),
-  values: z.array(z.array(z.unknown())).optional(),
-  partial: z.boolean().optional(),
-});
-const queryResponseSchema = z.object({
-  results: z.array(
-    z.object({ statement_id: z.number().optional(), series: z.array(seriesSchema).optional(), error: z.string().optional(), partial: z.boolean().optional() }),
-  ),
-  error: z.string().optional(),
-});
 
 /** What the recompute needs from storage; InfluxMetricsReader is the InfluxDB implementation. */
 export interface MetricsStore {
@@ -39,63 +25,18 @@ const climateRow = z.object({ time: z.number(), device: z.string(), co2: nullabl
 /** InfluxQL string literal: single quotes, backslash-escaped (https://docs.influxdata.com/influxdb/v1/query_language/spec/#strings). */
 const literal = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 const DAY_MS = 86_400_000;
-const ident = (s: string): string => `"${s.replace(/"/g, '\\"')}"`;
 
 export class InfluxMetricsReader implements MetricsStore {
-  private readonly url: string;
-  private readonly db: string;
-  private readonly timeoutMs: number;
-  private readonly auth: Record<string, string>;
+  private readonly run: InfluxQuery;
 
   /** `username`/`password`: InfluxDB 1.x credentials, or for 2.x/3.x's v1 API any user and the token. */
   constructor(opts: { url: string; db: string; timeoutMs?: number; username?: string; password?: string }) {
-    this.url = opts.url.replace(/\/$/, '');
-    this.db = opts.db;
-    this.timeoutMs = opts.timeoutMs ?? 30_000;
-    this.auth = opts.password !== undefined ? { authorization: `Basic ${Buffer.from(`${opts.username ?? ''}:${opts.password}`).toString('base64')}` } : {};
+    this.run = influxQuery({ ...opts, timeoutMs: opts.timeoutMs ?? 30_000 });
   }
 
-  async query(influxql: string): Promise<Record<string, unknown>[]> {
-    let text: string;
-    let status: number;
-    try {
-      const response = await fetch(`${this.url}/query`, {
-        method: 'POST',
-        body: new URLSearchParams({ q: influxql, db: this.db, epoch: 'ms' }),
-        // Basic auth in a header: credentials stay out of URLs and access logs.
-        headers: this.auth,
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      status = response.status;
-      text = await response.text();
-    } catch (err) {
-      throw new PlatformError('E_INFLUX_UNAVAILABLE', `query failed: ${(err as Error).message}`, { cause: err });
-    }
-    if (status >= 500 || status === 429) throw new PlatformError('E_INFLUX_UNAVAILABLE', `query answered ${status}: ${text.slice(0, 200)}`);
-    let parsed: z.infer<typeof queryResponseSchema>;
-    try {
-      parsed = queryResponseSchema.parse(JSON.parse(text));
-    } catch (err) {
-      throw new PlatformError('E_INFLUX_REJECTED', `query answered ${status} with an unexpected body: ${text.slice(0, 200)}`, { cause: err });
-    }
-    const failed = parsed.error ?? parsed.results.find((r) => r.error !== undefined)?.error;
-    // A statement error is a property of the query (or a missing database), not of the moment.
-    if (failed !== undefined || status >= 400) throw new PlatformError('E_INFLUX_REJECTED', `${failed ?? status}: ${influxql.slice(0, 200)}`);
-    // `partial` marks a result cut by the server's max-row-limit; a cut result would be silently wrong.
-    if (parsed.results.some((r) => r.partial === true || (r.series ?? []).some((x) => x.partial === true))) {
-      throw new PlatformError('E_INFLUX_REJECTED', `result truncated by max-row-limit; query a shorter range: ${influxql.slice(0, 200)}`);
-    }
-    const rows: Record<string, unknown>[] = [];
-    for (const s of parsed.results.flatMap((r) => r.series ?? [])) {
-      for (const values of s.values ?? []) {
-        const row: Record<string, unknown> = { ...s.tags };
-        s.columns.forEach((c, i) => {
-          row[c] = values[i];
-        });
-        rows.push(row);
-      }
-    }
-    return rows;
+  /** The dashboards' one /query client (dashboards/influx-query.ts): POST, `partial` → error, statement in errors. */
+  query(influxql: string): Promise<Row[]> {
+    return this.run(influxql);
   }
 
   async readRaw(torg: string, fromMs: number, toMs: number): Promise<RawReadings> {

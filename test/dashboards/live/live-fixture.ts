@@ -5,7 +5,7 @@
  */
 import { torgSchema, type Torg } from '../../../devices/torg/torg-config.schema.ts';
 import pino from 'pino';
-import type { InfluxQuery } from '../../../dashboards/live/influx-query.ts';
+import type { InfluxQuery } from '../../../dashboards/influx-query.ts';
 import type { LiveService } from '../../../dashboards/live/live-service.ts';
 import { LiveState, type PlaceInfo } from '../../../dashboards/live/live-state.ts';
 import type { LiveChange } from '../../../dashboards/live/live.schema.ts';

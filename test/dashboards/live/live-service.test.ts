@@ -12,7 +12,7 @@ import { RP_RAW } from '../../../devices/contract/influx-layout.ts';
 import { topics } from '../../../devices/contract/mqtt-topics.ts';
 import { readingSchema, SCHEMA_VERSION, type ReadingInput } from '../../../devices/contract/reading.schema.ts';
 import { busyBand, UsualBusy } from '../../../dashboards/live/busy-history.ts';
-import { influxQuery } from '../../../dashboards/live/influx-query.ts';
+import { influxQuery } from '../../../dashboards/influx-query.ts';
 import { liveRoutes } from '../../../dashboards/live/live-routes.ts';
 import { startLiveService, type LiveService } from '../../../dashboards/live/live-service.ts';
 import { liveChangeSchema, liveOverviewSchema, publicBusySchema, torgLiveSchema, type LiveChange } from '../../../dashboards/live/live.schema.ts';
