@@ -3,27 +3,45 @@
  * InfluxDB datasource. The output is committed; test/dashboards/grafana/generate.test.ts regenerates it
  * in memory and fails on any difference, so the JSON never drifts from this code.
  *
- * Run: `npm run grafana:generate`.
+ * Run: `npm run grafana:generate`. The skalering dashboard draws the thresholds of a rules file, by
+ * default config/skalering.sample.json; a deployment passes its own:
+ * `npx tsx dashboards/grafana/generate.ts --skalering-rules /etc/innbyggertorg/skalering.json --out <dir>`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { INFLUX_DB_DEFAULT } from '../../devices/contract/influx-layout.ts';
+import { loadSkaleringRules, type SkaleringRules } from '../skalering/skalering-rules.schema.ts';
 import { INFLUX_DATASOURCE } from './common.ts';
 import { climateDashboard } from './climate.ts';
 import { deviceHealthDashboard } from './device-health.ts';
+import { effektmaalDashboard } from './effektmaal.ts';
 import { ingestOperationsDashboard } from './ingest-operations.ts';
 import { overviewDashboard } from './overview.ts';
+import { roomsDashboard } from './rooms.ts';
+import { skaleringDashboard } from './skalering.ts';
 import { torgDetailDashboard } from './torg-detail.ts';
 
-export const PROVISIONING_DIR = join(dirname(fileURLToPath(import.meta.url)), 'provisioning');
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const PROVISIONING_DIR = join(HERE, 'provisioning');
+/** The rules the committed skalering dashboard is generated from. */
+export const SAMPLE_SKALERING_RULES = join(HERE, '..', '..', 'config', 'skalering.sample.json');
+
+export interface GenerateOptions {
+  /** Thresholds of the skalering dashboard; SAMPLE_SKALERING_RULES when absent. */
+  skaleringRules?: SkaleringRules;
+}
 
 /** Dashboards by file name (under provisioning/dashboards/). */
-export function allDashboards(): Record<string, dashboard.Dashboard> {
+export function allDashboards(opts: GenerateOptions = {}): Record<string, dashboard.Dashboard> {
   return {
     'overview.json': overviewDashboard(),
     'torg-detail.json': torgDetailDashboard(),
+    'rooms.json': roomsDashboard(),
+    'effektmaal.json': effektmaalDashboard(),
+    'skalering.json': skaleringDashboard(opts.skaleringRules ?? loadSkaleringRules(SAMPLE_SKALERING_RULES)),
     'climate.json': climateDashboard(),
     'device-health.json': deviceHealthDashboard(),
     'ingest-operations.json': ingestOperationsDashboard(),
@@ -81,9 +99,9 @@ datasources:
 `;
 
 /** Every generated file, by path relative to the provisioning folder. */
-export function renderProvisioning(): Map<string, string> {
+export function renderProvisioning(opts: GenerateOptions = {}): Map<string, string> {
   const files = new Map<string, string>();
-  for (const [name, board] of Object.entries(allDashboards())) {
+  for (const [name, board] of Object.entries(allDashboards(opts))) {
     files.set(join('dashboards', name), `${JSON.stringify(board, null, 2)}\n`);
   }
   files.set('dashboards.yaml', DASHBOARD_PROVIDER);
@@ -91,9 +109,9 @@ export function renderProvisioning(): Map<string, string> {
   return files;
 }
 
-export function writeProvisioning(dir = PROVISIONING_DIR): string[] {
+export function writeProvisioning(dir = PROVISIONING_DIR, opts: GenerateOptions = {}): string[] {
   const written: string[] = [];
-  for (const [relative, content] of renderProvisioning()) {
+  for (const [relative, content] of renderProvisioning(opts)) {
     const path = join(dir, relative);
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, content);
@@ -103,5 +121,9 @@ export function writeProvisioning(dir = PROVISIONING_DIR): string[] {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  for (const path of writeProvisioning()) process.stdout.write(`${path}\n`);
+  // An unknown option throws (parseArgs strict); a bad rules file throws E_CONFIG_INVALID naming the key.
+  const { values } = parseArgs({ options: { 'skalering-rules': { type: 'string' }, out: { type: 'string' } } });
+  const rulesFile = values['skalering-rules'];
+  const opts = rulesFile === undefined ? {} : { skaleringRules: loadSkaleringRules(rulesFile) };
+  for (const path of writeProvisioning(values.out ?? PROVISIONING_DIR, opts)) process.stdout.write(`${path}\n`);
 }
