@@ -116,6 +116,8 @@ files() {
   # The example gateway (compose service `gateway`).
   env_default GATEWAY_ID gw-sentrum-1
   env_default GATEWAY_TORG asker-sentrum
+  # Encrypts the credentials of the gateway's Node-RED flows (flows_cred.json, gateway/node-red/node-red-settings.ts).
+  secret_ensure "$env_file" GATEWAY_NODE_RED_CREDENTIAL_SECRET >/dev/null
   make_ca
   make_server_cert
   chmod 600 "$tls/ca.key" "$tls/server.key"

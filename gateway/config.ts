@@ -17,6 +17,7 @@ import { PlatformError } from '../devices/contract/errors.ts';
 import { provisioningKeySchema } from '../devices/contract/provisioning.schema.ts';
 import { MAX_READINGS_PER_ENVELOPE, slugSchema } from '../devices/contract/reading.schema.ts';
 import { DEFAULT_MAX_AGE_MS } from '../devices/contract/validate.ts';
+import { credentialSecretSchema, NODE_RED_DEFAULT_HOST, nodeRedAdminAuthSchema, unsafeHostProblem } from './node-red/node-red-settings.ts';
 import { MQTT_FORMATS } from './sources/formats.ts';
 import { reportIntervalSchema } from './sources/model-resolver.ts';
 
@@ -77,10 +78,20 @@ const noderedSourceSchema = z
     name: slugSchema.default('nodered'),
     enabled: z.boolean(),
     userDir: z.string().min(1),
-    /** Loopback port of the Node-RED editor and admin API (gateway/node-red/embed.ts); 0 = any free port. */
+    /** Port of the Node-RED editor, admin API and http-in endpoints (gateway/node-red/embed.ts); 0 = any free port. */
     httpPort: z.number().int().min(0).max(65_535).default(1880),
+    /** Listen address of that port, default 127.0.0.1; anything but loopback (e.g. 0.0.0.0 in a container) requires adminAuth. */
+    host: z.string().min(1).optional(),
+    /** Editor login (Node-RED adminAuth, bcrypt password hashes): gateway/node-red/node-red-settings.ts. */
+    adminAuth: nodeRedAdminAuthSchema.optional(),
+    /** Key that encrypts the flows' credentials; GATEWAY_NODE_RED_CREDENTIAL_SECRET may hold it instead. */
+    credentialSecret: credentialSecretSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    const problem = unsafeHostProblem(s.host ?? NODE_RED_DEFAULT_HOST, s.adminAuth);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['adminAuth'], message: problem });
+  });
 
 export const gatewayConfigSchema = z
   .object({

@@ -21,6 +21,7 @@ import { deviceSourceOf } from './devices/device-facts.ts';
 import { gatedOutbox } from './devices/gated-outbox.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
 import { startEmbeddedNodeRed, type EmbeddedNodeRed } from './node-red/embed.ts';
+import { embeddedNodeRedSecurity } from './node-red/node-red-settings.ts';
 import { resolveCentralAuth, type ResolveAuthDeps } from './provisioning/central-auth.ts';
 import type { Outbox } from './outbox/outbox.ts';
 import { SqliteOutbox } from './outbox/sqlite-outbox.ts';
@@ -69,13 +70,16 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   const dataDir = config.dataDir ?? dirname(config.outbox.path);
   mkdirSync(dataDir, { recursive: true });
   const tls = config.central.tls;
+  const ca = tls?.caFile !== undefined ? readFileSync(tls.caFile) : undefined;
+  // Node-RED's credential secret may come from the environment; a bad one fails before anything is opened.
+  const noderedSecurity = new Map(config.sources.flatMap((s) => (s.type === 'nodered' && s.enabled ? [[s.name, embeddedNodeRedSecurity(s, deps.env ?? process.env)] as const] : [])));
   // Before anything else is opened: a gateway without credentials outside dev mode must not start.
   const auth = await resolveCentralAuth(config, {
     dataDir,
     env: deps.env ?? process.env,
     logger,
     ...(deps.bootstrap !== undefined ? { bootstrap: deps.bootstrap } : {}),
-    ...(tls?.caFile !== undefined ? { ca: readFileSync(tls.caFile) } : {}),
+    ...(ca !== undefined ? { ca } : {}),
   });
   const outbox = new SqliteOutbox({
     path: config.outbox.path,
@@ -116,7 +120,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     clientId: config.central.clientId ?? `gw-${config.torg}-${config.gateway}`,
     ...(auth.username !== undefined ? { username: auth.username } : {}),
     ...(auth.password !== undefined ? { password: auth.password } : {}),
-    ...(tls?.caFile !== undefined ? { ca: readFileSync(tls.caFile) } : {}),
+    ...(ca !== undefined ? { ca } : {}),
     ...(tls?.certFile !== undefined ? { cert: readFileSync(tls.certFile) } : {}),
     ...(tls?.keyFile !== undefined ? { key: readFileSync(tls.keyFile) } : {}),
     torg: config.torg,
@@ -227,6 +231,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
       await startEmbeddedNodeRed({
         userDir: s.userDir,
         httpPort: s.httpPort,
+        ...noderedSecurity.get(s.name),
         outbox: gatedOutbox(outbox, announcer, s.name, clock),
         uplinkState: () => uplink?.state() ?? 'stopped',
         clock,

@@ -6,21 +6,28 @@
  * their own, and the config node's broker settings are not used.
  *
  * Embedding follows Node-RED's guide (https://nodered.org/docs/user-guide/runtime/embedding):
- * RED.init(server, settings), mount RED.httpAdmin, RED.start(); RED.stop() on shutdown. The editor
- * and admin API listen on loopback only; put adminAuth in the options to require a login.
+ * RED.init(server, settings), mount RED.httpAdmin and RED.httpNode, RED.start(); RED.stop() on
+ * shutdown. The editor, admin API and http-in endpoints listen on loopback unless `host` says
+ * otherwise, and any other host needs adminAuth (gateway/node-red/node-red-settings.ts).
+ *
+ * The root app is Express 4 from node-red's own dependency tree, not the gateway's Express 5: the
+ * core `http in` node walks its root app's `_router.stack` (@node-red/nodes/core/network/21-httpin.js),
+ * an Express 4 internal that Express 5 renamed (`app.router`), so under an Express 5 parent it threw
+ * "Cannot read properties of undefined (reading 'stack')" and no http-in route was registered.
  */
 import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import express from 'express';
 import type { Logger } from 'pino';
+import { PlatformError } from '../../devices/contract/errors.ts';
 import type { Clock } from '../clock.ts';
 import type { UplinkState } from '../metrics.ts';
 import type { ClockPlausibility } from '../normalize.ts';
 import type { Outbox } from '../outbox/outbox.ts';
+import { NODE_RED_CREDENTIAL_SECRET_ENV, NODE_RED_DEFAULT_HOST, unsafeHostProblem } from './node-red-settings.ts';
 
 /** The package folder: Node-RED loads it as a module through its package.json "node-red" section. */
 const PACKAGE_DIR = dirname(fileURLToPath(import.meta.url));
@@ -30,8 +37,19 @@ interface NodeRedRuntime {
   init(server: Server, settings: Record<string, unknown>): void;
   start(): Promise<void>;
   stop(): Promise<void>;
-  httpAdmin: express.Express;
-  httpNode: express.Express;
+  httpAdmin: RequestListener;
+  httpNode: RequestListener;
+}
+
+/** The part of an Express 4 application used here. */
+interface Express4App extends RequestListener {
+  use(path: string, handler: RequestListener): unknown;
+}
+
+/** Express as node-red itself resolves it (its package.json pins ^4), whatever the gateway uses. */
+function nodeRedExpress(nodeRedRequire: NodeJS.Require): () => Express4App {
+  const redRequire = createRequire(nodeRedRequire.resolve('node-red'));
+  return redRequire('express') as () => Express4App;
 }
 
 export interface EmbeddedNodeRedOptions {
@@ -39,8 +57,10 @@ export interface EmbeddedNodeRedOptions {
   userDir: string;
   /** Flow file name inside userDir; default flows.json. */
   flowFile?: string;
-  /** Loopback port for the editor and admin API; 0 picks a free one. */
+  /** Port of the editor, admin API and http-in endpoints; 0 picks a free one. */
   httpPort: number;
+  /** Listen address; default 127.0.0.1. Anything but loopback is refused without adminAuth. */
+  host?: string;
   outbox: Outbox;
   uplinkState: () => UplinkState;
   clock?: Clock;
@@ -53,7 +73,7 @@ export interface EmbeddedNodeRedOptions {
 }
 
 export interface EmbeddedNodeRed {
-  /** Loopback URL of the editor and admin API. */
+  /** URL of the editor and admin API (loopback when listening on all addresses). */
   url: string;
   port: number;
   /** Stops the flows and the HTTP server. Leaves the gateway's outbox open: it is the gateway's. */
@@ -81,10 +101,21 @@ function requireBundle(): void {
   }
 }
 
+/** Host part of the editor URL: a wildcard listener is reached on loopback; IPv6 goes in brackets. */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::' || host === '[::]') return '[::1]';
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
 export async function startEmbeddedNodeRed(opts: EmbeddedNodeRedOptions): Promise<EmbeddedNodeRed> {
+  const host = opts.host ?? NODE_RED_DEFAULT_HOST;
+  const unsafe = unsafeHostProblem(host, opts.adminAuth);
+  if (unsafe !== undefined) throw new PlatformError('E_CONFIG_INVALID', unsafe);
   requireBundle();
-  const RED = createRequire(import.meta.url)('node-red') as NodeRedRuntime;
-  const app = express();
+  const localRequire = createRequire(import.meta.url);
+  const RED = localRequire('node-red') as NodeRedRuntime;
+  const app = nodeRedExpress(localRequire)();
   const server = createServer(app);
   const settings: Record<string, unknown> = {
     userDir: opts.userDir,
@@ -92,7 +123,7 @@ export async function startEmbeddedNodeRed(opts: EmbeddedNodeRedOptions): Promis
     nodesDir: [PACKAGE_DIR],
     httpAdminRoot: '/',
     httpNodeRoot: '/api',
-    uiHost: '127.0.0.1',
+    uiHost: host,
     // The palette stays as shipped: installing modules at run time would change the gateway unseen.
     externalModules: { autoInstall: false, palette: { allowInstall: false } },
     telemetry: { enabled: false },
@@ -115,12 +146,19 @@ export async function startEmbeddedNodeRed(opts: EmbeddedNodeRedOptions): Promis
     ...(opts.credentialSecret !== undefined ? { credentialSecret: opts.credentialSecret } : {}),
     ...(opts.adminAuth !== undefined ? { adminAuth: opts.adminAuth } : {}),
   };
+  if (opts.credentialSecret === undefined) {
+    opts.logger.warn(
+      { userDir: opts.userDir },
+      `node-red: no credentialSecret (${NODE_RED_CREDENTIAL_SECRET_ENV}); flow credentials are encrypted with a key Node-RED generates into userDir/.config.runtime.json, next to them`,
+    );
+  }
   RED.init(server, settings);
   app.use('/', RED.httpAdmin);
   app.use('/api', RED.httpNode);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.httpPort, '127.0.0.1', () => {
+    // net.Server.listen takes a bare IPv6 address, not the bracketed URL form.
+    server.listen(opts.httpPort, host.replace(/^\[(.*)\]$/, '$1'), () => {
       server.off('error', reject);
       resolve();
     });
@@ -132,7 +170,7 @@ export async function startEmbeddedNodeRed(opts: EmbeddedNodeRedOptions): Promis
     throw err;
   }
   const port = (server.address() as AddressInfo).port;
-  const url = `http://127.0.0.1:${port}/`;
+  const url = `http://${urlHost(host)}:${port}/`;
   opts.logger.info({ url, userDir: opts.userDir }, 'node-red: started');
   let stopped = false;
   return {

@@ -13,6 +13,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { INFLUX_DB_DEFAULT, RP_AGGREGATES, RP_RAW, RP_RAW_DEFAULT_DURATION } from '../../devices/contract/influx-layout.ts';
 import { parseGatewayConfig, PROVISIONING_KEY_ENV } from '../../gateway/config.ts';
+import { NODE_RED_CREDENTIAL_SECRET_ENV } from '../../gateway/node-red/node-red-settings.ts';
 import { ingestEnvSchema, insecureSettings, loadIngestConfig } from '../../ingest/config.ts';
 import { composeSchema, DEPLOY, initSecrets, interpolate, loadCompose, MissingVariable, mountAt, mounts, RAW_TREE, REFERENCES, references, REPO, service, type Compose } from './deploy-support.ts';
 
@@ -164,8 +165,11 @@ describe('deploy/docker-compose.yml', () => {
     expect(mountAt(gateway, '/var/lib/itorg/gateway').source).toBe('gateway-data');
     expect(mountAt(gateway, config.central.tls?.caFile ?? '').source).toBe('./secrets/tls/ca.pem');
     expect(config.outbox.path.startsWith('/var/lib/itorg/gateway/')).toBe(true);
-    // The only variables gateway/main.ts reads: the config path and the provisioning key.
-    for (const k of Object.keys(gateway.environment)) expect([PROVISIONING_KEY_ENV, 'GATEWAY_CONFIG']).toContain(k);
+    // The only variables gateway/main.ts reads: the config path, the provisioning key and the Node-RED credential secret.
+    for (const k of Object.keys(gateway.environment)) expect([PROVISIONING_KEY_ENV, 'GATEWAY_CONFIG', NODE_RED_CREDENTIAL_SECRET_ENV]).toContain(k);
+    // init-secrets.sh writes it; the gateway refuses one under 16 characters.
+    expect(gateway.environment[NODE_RED_CREDENTIAL_SECRET_ENV]).toBe(dotenv[NODE_RED_CREDENTIAL_SECRET_ENV]);
+    expect(gateway.environment[NODE_RED_CREDENTIAL_SECRET_ENV]?.length).toBeGreaterThanOrEqual(16);
     expect(gateway.environment[PROVISIONING_KEY_ENV]).toBe('');
     expect(gateway.profiles).toEqual(['example-gateway']);
   });
