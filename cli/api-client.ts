@@ -185,7 +185,7 @@ export const API_EXIT_HELP =
   '\nExit codes: 0 ok, 1 the API refused, 2 usage error, 3 the API could not be reached.\nToken: set ITORG_API_TOKEN (preferred over --token); API URL: --api or ITORG_API_URL.';
 
 /** Usage errors of the API commands exit 2 (commander's own default is 1); help (exit 0) stays 0. */
-export function apiUsageExit(e: CommanderError): never {
+function apiUsageExit(e: CommanderError): never {
   throw new CommanderError(e.exitCode === 0 ? 0 : API_EXIT.usage, e.code, e.message);
 }
 

@@ -108,9 +108,7 @@ function rowsOf<T>(body: unknown, key: string, schema: z.ZodType<T>): T[] {
     const arrays = Object.values(o).filter(Array.isArray);
     list = Array.isArray(o[key]) ? o[key] : arrays.length === 1 ? arrays[0] : undefined;
   }
-  const r = z.array(schema).safeParse(list);
-  if (!r.success) throw new UnexpectedAnswer(`${key}: ${r.error.issues[0]?.path.join('.') ?? ''} ${r.error.issues[0]?.message ?? ''}`);
-  return r.data;
+  return parseAnswer(list, z.array(schema), key);
 }
 function parseAnswer<T>(body: unknown, schema: z.ZodType<T>, what: string): T {
   const r = schema.safeParse(body);

@@ -16,6 +16,7 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { securityConfigLines } from '../ingest/broker-acl/mosquitto-acl.ts';
+import { ingestEnvSchema } from '../ingest/config.ts';
 import { BrokerAuthSync, SqliteBrokerCredentialStore, type ServiceRole } from '../ingest/provisioning/broker-credentials.ts';
 
 export interface BrokerCliIo {
@@ -42,16 +43,16 @@ const TEXT = {
 
 const secret = z.string().min(1);
 /**
- * The same variables and bootstrap default as ingest/config.ts, so the users written here are the
- * ones the service logs in with. A password that mosquitto_passwd cannot take is refused by it
- * (writeBrokerAuthFiles reports its stderr).
+ * The variables the service reads (ingest/config.ts), all required here, with the service's bootstrap
+ * default, so the users written here are the ones the service logs in with. A password that
+ * mosquitto_passwd cannot take is refused by it (writeBrokerAuthFiles reports its stderr).
  */
 const envSchema = z.object({
   INGEST_MQTT_USERNAME: secret,
   INGEST_MQTT_PASSWORD: secret,
   INGEST_BROKER_ADMIN_USERNAME: secret,
   INGEST_BROKER_ADMIN_PASSWORD: secret,
-  INGEST_BROKER_BOOTSTRAP_USERNAME: secret.default('itorg-bootstrap'),
+  INGEST_BROKER_BOOTSTRAP_USERNAME: ingestEnvSchema.shape.INGEST_BROKER_BOOTSTRAP_USERNAME,
   INGEST_BROKER_BOOTSTRAP_PASSWORD: secret,
 });
 

@@ -5,8 +5,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { DeadLetterReason } from '../devices/contract/errors.ts';
 import { parseReadingsTopic } from '../devices/contract/mqtt-topics.ts';
-import { validateEnvelope, type RejectedReading } from '../devices/contract/validate.ts';
-import type { Reading } from '../devices/contract/reading.schema.ts';
+import { validateEnvelope, type EnvelopeMeta, type RejectedReading } from '../devices/contract/validate.ts';
 import type { Batcher } from './batcher.ts';
 import { Completion } from './batcher.ts';
 import type { DeviceLookup } from './control/device-directory.ts';
@@ -126,24 +125,15 @@ export class MessagePipeline {
         }
       }
     }
-    for (const r of rejected) {
-      this.deadLetter(owner, {
-        topic: msg.topic,
-        torg: where.torg,
-        gateway: where.gateway,
-        reason: r.reason,
-        detail: r.detail,
-        payload: readingPayload(r.reading, msg.payload),
-        envelope: { seq: meta.seq, sentAt: meta.sentAt, index: r.index },
-      });
-    }
+    for (const r of rejected) this.refuseReading(msg, meta, owner, r.reading, r.index, r.reason, r.detail);
   }
 
+  /** One reading of an envelope as a dead letter; `index` is its place in the envelope. */
   private refuseReading(
     msg: InboundMessage,
-    meta: { torg: string; gateway: string; seq: number; sentAt: string },
+    meta: EnvelopeMeta,
     owner: Completion,
-    reading: Reading,
+    reading: unknown,
     index: number,
     reason: DeadLetterReason,
     detail: string,

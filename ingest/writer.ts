@@ -8,7 +8,7 @@ import http from 'node:http';
 import https from 'node:https';
 import mqtt from 'mqtt';
 import { pino, type Logger } from 'pino';
-import { filters, topics } from '../devices/contract/mqtt-topics.ts';
+import { filters, parseDeviceBirthTopic, topics } from '../devices/contract/mqtt-topics.ts';
 import { Batcher } from './batcher.ts';
 import type { IngestConfig } from './config.ts';
 import { DeadLetterSink } from './dead-letter.ts';
@@ -40,8 +40,6 @@ export interface IngestDeps {
   /** Called for every stored reading (the control plane's liveness hook). */
   onAccepted?: (torg: string, gateway: string, device: string, timeMs: number) => void;
 }
-
-const BIRTH_TOPIC = /^itorg\/v1\/([^/]+)\/([^/]+)\/devices\/([^/]+)\/birth$/;
 
 export interface IngestHandle {
   httpPort: number;
@@ -172,10 +170,10 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
     maxInflightBytes: config.INGEST_MAX_INFLIGHT_BYTES,
     maxInflightMessages: config.INGEST_RECEIVE_MAXIMUM,
     onMessage: (m) => {
-      const birth = deps.onBirth !== undefined ? BIRTH_TOPIC.exec(m.topic) : null;
+      const birth = deps.onBirth !== undefined ? parseDeviceBirthTopic(m.topic) : null;
       if (birth === null) return pipeline.handle(m);
       try {
-        deps.onBirth!(birth[1]!, birth[2]!, birth[3]!, m.payload);
+        deps.onBirth!(birth.torg, birth.gateway, birth.device, m.payload);
       } finally {
         m.complete();
       }

@@ -14,11 +14,10 @@ import mqtt from 'mqtt';
 import pino, { type Logger } from 'pino';
 import { z } from 'zod';
 import { PlatformError } from '../devices/contract/errors.ts';
-import { DEFAULT_MAX_AGE_MS } from '../devices/contract/validate.ts';
 import { loadTorgConfig } from '../devices/torg/torg-config.schema.ts';
 import { EnvelopePublisher } from './envelope-publisher.ts';
 import { TorgSimulator } from './model.ts';
-import { addRunOptions, parseSimEnv, positiveInt, type RunOptions } from './run-options.ts';
+import { addRunOptions, parseSimEnv, positiveInt, runWindow, selectTorg, type RunOptions } from './run-options.ts';
 
 const envSchema = z.object({
   SIM_MQTT_URL: z.string().url().default('mqtt://localhost:1883'),
@@ -64,25 +63,9 @@ export async function runSimulator(opts: SimulatorOptions, deps: SimulatorDeps):
   if (!opts.realtime && opts.backfillDays === undefined) {
     throw new PlatformError('E_CONFIG_INVALID', 'choose --realtime and/or --backfill-days N');
   }
-  const config = loadTorgConfig(opts.config);
-  const torgs = opts.torg ? config.torg.filter((t) => opts.torg!.includes(t.id)) : config.torg;
-  const unknown = (opts.torg ?? []).filter((id) => !config.torg.some((t) => t.id === id));
-  if (unknown.length > 0 || torgs.length === 0) {
-    throw new PlatformError('E_CONFIG_INVALID', `--torg: unknown torg ${unknown.join(', ')} (known: ${config.torg.map((t) => t.id).join(', ')})`);
-  }
-  const stepMs = opts.step * 1000;
+  const torgs = selectTorg(loadTorgConfig(opts.config).torg, opts.torg);
   const now = clock();
-  const alignedNow = Math.floor(now / stepMs) * stepMs;
-  let startMs: number;
-  if (opts.backfillDays !== undefined) {
-    // The ingest refuses readings older than 30 days (validate.ts DEFAULT_MAX_AGE_MS); keep a day's
-    // margin so a slow backfill's first readings are still accepted when they arrive.
-    const maxDays = DEFAULT_MAX_AGE_MS / 86_400_000 - 1;
-    if (opts.backfillDays > maxDays) throw new PlatformError('E_CONFIG_INVALID', `--backfill-days at most ${maxDays}`);
-    startMs = alignedNow - Math.round(opts.backfillDays * 86_400_000 / stepMs) * stepMs;
-  } else {
-    startMs = opts.speed > 1 ? alignedNow - Math.round((opts.catchUpHours * 3_600_000) / stepMs) * stepMs : alignedNow;
-  }
+  const { stepMs, alignedNow, startMs } = runWindow(opts, now);
 
   const client = await mqtt.connectAsync(opts.mqttUrl, {
     clientId: `itorg-simulator-${opts.seed}-${process.pid}`,

@@ -5,6 +5,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { z } from 'zod';
 import { PlatformError } from '../devices/contract/errors.ts';
+import { DEFAULT_MAX_AGE_MS } from '../devices/contract/validate.ts';
 
 export function positiveNumber(v: string): number {
   const n = Number(v);
@@ -64,4 +65,33 @@ export function parseSimEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessE
     throw new PlatformError('E_CONFIG_INVALID', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   }
   return parsed.data;
+}
+
+/** The torg `--torg` selects from the config (all of them without it); an unknown id is E_CONFIG_INVALID naming the known ones. */
+export function selectTorg<T extends { id: string }>(all: readonly T[], ids: readonly string[] | undefined): T[] {
+  const torgs = ids ? all.filter((t) => ids.includes(t.id)) : [...all];
+  const unknown = (ids ?? []).filter((id) => !all.some((t) => t.id === id));
+  if (unknown.length > 0 || torgs.length === 0) {
+    throw new PlatformError('E_CONFIG_INVALID', `--torg: unknown torg ${unknown.join(', ')} (known: ${all.map((t) => t.id).join(', ')})`);
+  }
+  return torgs;
+}
+
+/**
+ * The simulated span of a run: steps of `stepMs` from `startMs` up to `alignedNow` (now rounded down
+ * to a step). Backfill starts `--backfill-days` before; realtime at now, or `--catch-up-hours` before
+ * when `--speed` > 1.
+ */
+export function runWindow(opts: RunOptions, nowMs: number): { stepMs: number; alignedNow: number; startMs: number } {
+  const stepMs = opts.step * 1000;
+  const alignedNow = Math.floor(nowMs / stepMs) * stepMs;
+  if (opts.backfillDays !== undefined) {
+    // The ingest refuses readings older than 30 days (validate.ts DEFAULT_MAX_AGE_MS); keep a day's
+    // margin so a slow backfill's first readings are still accepted when they arrive.
+    const maxDays = DEFAULT_MAX_AGE_MS / 86_400_000 - 1;
+    if (opts.backfillDays > maxDays) throw new PlatformError('E_CONFIG_INVALID', `--backfill-days at most ${maxDays}`);
+    return { stepMs, alignedNow, startMs: alignedNow - Math.round((opts.backfillDays * 86_400_000) / stepMs) * stepMs };
+  }
+  const catchUpMs = opts.speed > 1 ? Math.round((opts.catchUpHours * 3_600_000) / stepMs) * stepMs : 0;
+  return { stepMs, alignedNow, startMs: alignedNow - catchUpMs };
 }

@@ -64,3 +64,15 @@ export function parseReadingsTopic(topic: string): { torg: string; gateway: stri
   if (!SLUG_PATTERN.test(torg) || !SLUG_PATTERN.test(gateway)) return null;
   return { torg, gateway };
 }
+
+/** Parses `itorg/v1/{torg}/{gateway}/devices/{device}/birth`; null for anything else or bad torg/gateway ids. */
+export function parseDeviceBirthTopic(topic: string): { torg: string; gateway: string; device: string } | null {
+  const parts = topic.split('/');
+  if (parts.length !== 7 || `${parts[0]}/${parts[1]}` !== TOPIC_ROOT || parts[4] !== 'devices' || parts[6] !== 'birth') return null;
+  const torg = parts[2]!;
+  const gateway = parts[3]!;
+  const device = parts[5]!;
+  // The device id is checked with the birth's payload, which must name the same device.
+  if (!SLUG_PATTERN.test(torg) || !SLUG_PATTERN.test(gateway) || device === '') return null;
+  return { torg, gateway, device };
+}

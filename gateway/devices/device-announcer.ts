@@ -20,6 +20,7 @@ import type { Logger } from 'pino';
 import { ingestStateSchema, type DeviceSource } from '../../devices/contract/device-messages.schema.ts';
 import { filters, TOPIC_ROOT, topics } from '../../devices/contract/mqtt-topics.ts';
 import type { Reading } from '../../devices/contract/reading.schema.ts';
+import { GATEWAY_DEFAULTS } from '../config.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { ReadingGate } from '../reading-sink.ts';
 import type { Announcement, AnnouncementQueue } from '../uplink/mqtt-uplink.ts';
@@ -52,7 +53,12 @@ interface BirthAnnouncement extends Announcement {
   due: DueBirth;
 }
 
-export const ANNOUNCER_DEFAULTS = { inventoryDebounceMs: 2_000, rebirthDelayMs: 1_000, maxIngestInstances: 64 } as const;
+/** The timings default to the gateway config's (one place for a default the config documents). */
+const ANNOUNCER_DEFAULTS = {
+  inventoryDebounceMs: GATEWAY_DEFAULTS.inventoryDebounceMs,
+  rebirthDelayMs: GATEWAY_DEFAULTS.rebirthDelayMs,
+  maxIngestInstances: 64,
+} as const;
 
 export class DeviceAnnouncer implements ReadingGate, AnnouncementQueue<BirthAnnouncement> {
   private uplink: AnnouncerUplink | null = null;

@@ -17,6 +17,7 @@ import { DEVICE_MESSAGES_VERSION, type DeviceBirth, type DeviceClass, type Devic
 import type { Reading, ReadingKind } from '../../devices/contract/reading.schema.ts';
 import { READING_KINDS } from '../../devices/contract/reading.schema.ts';
 import type { Clock } from '../clock.ts';
+import { GATEWAY_DEFAULTS } from '../config.ts';
 import { DEFAULT_DEVICE_CLASS, FIELD_UNITS, measuredFields, UNKNOWN_MODEL, type DeviceFacts } from './device-facts.ts';
 
 interface StoredFacts {
@@ -59,7 +60,7 @@ export interface DeviceCatalogOptions {
   intervalFallback?: (device: string) => number | undefined;
 }
 
-export const DEFAULT_MAX_DEVICES = 10_000;
+const DEFAULT_MAX_DEVICES = GATEWAY_DEFAULTS.maxDevices;
 
 export class DeviceCatalog {
   private readonly db: Database.Database;

@@ -11,9 +11,9 @@ import { z } from 'zod';
 import { PlatformError } from '../../devices/contract/errors.ts';
 import { slugSchema } from '../../devices/contract/reading.schema.ts';
 
-export const CREDENTIALS_FILE = 'credentials.json';
+const CREDENTIALS_FILE = 'credentials.json';
 
-export const storedCredentialsSchema = z
+const storedCredentialsSchema = z
   .object({
     v: z.literal(1),
     torg: slugSchema,
@@ -27,7 +27,7 @@ export const storedCredentialsSchema = z
   .strict();
 export type StoredCredentials = z.infer<typeof storedCredentialsSchema>;
 
-export function credentialsPath(dataDir: string): string {
+function credentialsPath(dataDir: string): string {
   return join(dataDir, CREDENTIALS_FILE);
 }
 

@@ -90,7 +90,7 @@ export function presentedToken(req: Request): string | undefined {
   return req.method === 'GET' || req.method === 'HEAD' ? cookieToken(req) : undefined;
 }
 
-export function sendError(res: Response, err: ApiError, lang: Lang, retryAfterS = 30): void {
+function sendError(res: Response, err: ApiError, lang: Lang, retryAfterS = 30): void {
   const body: z.infer<typeof apiErrorBodySchema> = {
     error: { code: err.code, message: err.texts[lang], retriable: err.retriable, ...(err.detail !== undefined ? { detail: err.detail } : {}) },
   };
@@ -163,7 +163,7 @@ export class AuthFailureLimiter {
  * `/api/v1/live/stream` would swallow `stream` as a torg id. Literal segments win over parameters
  * at the first position where two paths differ; otherwise the table's order is kept.
  */
-export function routeMountOrder(routes: readonly AnyRoute[]): AnyRoute[] {
+function routeMountOrder(routes: readonly AnyRoute[]): AnyRoute[] {
   const segs = (p: string) => p.split('/');
   const isParam = (s: string) => /^\{[A-Za-z0-9_]+\}$/.test(s);
   return routes
@@ -186,7 +186,7 @@ export function routeMountOrder(routes: readonly AnyRoute[]): AnyRoute[] {
 }
 
 /** Domain errors that cross the API with their own code and texts. */
-export function toApiError(err: unknown): ApiError | null {
+function toApiError(err: unknown): ApiError | null {
   if (err instanceof ApiError) return err;
   if (err instanceof RegistryError) {
     const status =

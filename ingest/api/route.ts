@@ -83,21 +83,9 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
 }
 
 /** A route with its types erased, for tables that mix routes. */
-export interface AnyRoute {
-  method: Method;
-  path: string;
-  access: Access;
-  authenticates?: boolean;
-  summary: string;
-  tag: string;
-  params?: z.ZodType;
-  query?: z.ZodType;
-  body?: z.ZodType;
-  response: z.ZodType | RawResponseSpec;
-  status?: number;
-  alsoProduces?: string[];
+export type AnyRoute = Omit<RouteSpec<z.ZodType, z.ZodType, z.ZodType, z.ZodType>, 'handler'> & {
   handler: (ctx: RouteContext<unknown, unknown, unknown>) => Promise<unknown> | unknown;
-}
+};
 
 export function defineRoute<
   P extends z.ZodType = z.ZodType<Record<string, never>>,

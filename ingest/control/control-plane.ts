@@ -33,9 +33,10 @@ import {
 } from '../../devices/contract/device-messages.schema.ts';
 import { PlatformError } from '../../devices/contract/errors.ts';
 import { SLUG_PATTERN } from '../../devices/contract/reading.schema.ts';
-import { TOPIC_ROOT, filters, topics } from '../../devices/contract/mqtt-topics.ts';
+import { describeIssues } from '../../devices/contract/validate.ts';
+import { TOPIC_ROOT, filters, parseDeviceBirthTopic, topics } from '../../devices/contract/mqtt-topics.ts';
 import type { TorgConfig } from '../../devices/torg/torg-config.schema.ts';
-import type { LivenessState, LivenessTracker, Transition } from '../liveness/liveness.ts';
+import { LIVENESS_STATES, type LivenessState, type LivenessTracker, type Transition } from '../liveness/liveness.ts';
 import { RegistryError } from '../registry/registry-errors.ts';
 import type { AssignmentRecord, DeviceConfigInput, DeviceRecord, Registry } from '../registry/registry.ts';
 import { matchAssignmentRule, type AssignmentRules } from './assignment-rules.ts';
@@ -117,7 +118,6 @@ export interface ControlPlane {
 /** A birth refused by maxDevicesPerGateway. */
 class DeviceLimitError extends Error {}
 
-const BIRTH_RE = new RegExp(`^${TOPIC_ROOT}/([^/]+)/([^/]+)/devices/([^/]+)/birth$`);
 const GATEWAY_TOPIC_RE = new RegExp(`^${TOPIC_ROOT}/([^/]+)/([^/]+)/(state|inventory)$`);
 
 function parseJson(payload: Buffer): unknown {
@@ -128,11 +128,16 @@ function parseJson(payload: Buffer): unknown {
   }
 }
 
-function describeZod(err: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string {
-  return err.issues
-    .slice(0, 5)
-    .map((i) => `${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${i.message}`)
-    .join('; ');
+/**
+ * Sets the gauge to the count per (torg, state), with every state of every torg that has an item,
+ * zeros included, so a dashboard sees "0 offline" rather than no series.
+ */
+function setTorgStateCounts(gauge: Gauge<'torg' | 'state'>, items: readonly { torg: string; state: LivenessState }[]): void {
+  gauge.reset();
+  const counts = new Map<string, number>();
+  for (const i of items) counts.set(`${i.torg}\n${i.state}`, (counts.get(`${i.torg}\n${i.state}`) ?? 0) + 1);
+  const torgs = new Set(items.map((i) => i.torg));
+  for (const torg of torgs) for (const state of LIVENESS_STATES) gauge.set({ torg, state }, counts.get(`${torg}\n${state}`) ?? 0);
 }
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
@@ -159,19 +164,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const births = new Counter({ name: 'ingest_device_births_total', help: 'Device births received, by outcome', labelNames: ['outcome'], registers });
   const ruleAssignments = new Counter({ name: 'ingest_rule_assignments_total', help: 'Pending devices assigned by an assignment rule', registers });
   const transitions = new Counter({ name: 'ingest_liveness_transitions_total', help: 'Liveness state changes, by kind and new state', labelNames: ['kind', 'to'], registers });
-  const STATES: readonly LivenessState[] = ['never_seen', 'online', 'stale', 'offline'];
   new Gauge({
     name: 'ingest_devices',
     help: 'Tracked devices (pending and active) by torg and liveness state',
     labelNames: ['torg', 'state'],
     registers,
     collect() {
-      this.reset();
-      const counts = new Map<string, number>();
-      for (const d of liveness.snapshot(now()).devices) counts.set(`${d.torg}\n${d.state}`, (counts.get(`${d.torg}\n${d.state}`) ?? 0) + 1);
-      // Every state of every torg with a device, zeros included, so a dashboard sees "0 offline" rather than no series.
-      const torgs = new Set([...counts.keys()].map((k) => k.split('\n')[0]!));
-      for (const torg of torgs) for (const state of STATES) this.set({ torg, state }, counts.get(`${torg}\n${state}`) ?? 0);
+      setTorgStateCounts(this, liveness.snapshot(now()).devices);
     },
   });
   new Gauge({
@@ -180,11 +179,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     labelNames: ['torg', 'state'],
     registers,
     collect() {
-      this.reset();
-      const counts = new Map<string, number>();
-      for (const g of liveness.snapshot(now()).gateways) counts.set(`${g.torg}\n${g.state}`, (counts.get(`${g.torg}\n${g.state}`) ?? 0) + 1);
-      const torgs = new Set([...counts.keys()].map((k) => k.split('\n')[0]!));
-      for (const torg of torgs) for (const state of STATES) this.set({ torg, state }, counts.get(`${torg}\n${state}`) ?? 0);
+      setTorgStateCounts(this, liveness.snapshot(now()).gateways);
     },
   });
 
@@ -200,11 +195,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   };
 
   // ----- directory and liveness from registry records
+  const openAssignment = async (device: string): Promise<AssignmentRecord | undefined> =>
+    (await registry.assignmentHistory(device)).find((a) => a.validTo === null);
   /** The torg a device's readings must come from: the assigned torg when active, else the announcing one. */
+  function entryOf(record: DeviceRecord, open: AssignmentRecord | undefined): DirectoryEntry {
+    return record.status === 'active' ? { s: 'active', t: open?.torg ?? record.torg } : { s: record.status, t: record.torg };
+  }
   async function entryFor(record: DeviceRecord): Promise<DirectoryEntry> {
-    if (record.status !== 'active') return { s: record.status, t: record.torg };
-    const open = (await registry.assignmentHistory(record.id)).find((a) => a.validTo === null);
-    return { s: 'active', t: open?.torg ?? record.torg };
+    return entryOf(record, record.status === 'active' ? await openAssignment(record.id) : undefined);
   }
   /**
    * Readings of devices the tracker does not know yet: a device's first reading follows its birth on
@@ -262,8 +260,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     knownGateways.add(`${g.torg}/${g.id}`);
     liveness.addGateway(g.torg, g.id);
   }
+  // Two reads for the whole registry rather than one history read per device.
+  const openByDevice = new Map<string, AssignmentRecord>();
+  for (const a of await registry.listAssignments()) if (a.validTo === null) openByDevice.set(a.device, a);
   for (const d of await registry.listDevices()) {
-    const entry = await entryFor(d);
+    const entry = entryOf(d, openByDevice.get(d.id));
     directory.set(d.id, entry);
     trackLiveness(d, entry.t);
     countDevice(d);
@@ -288,7 +289,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       return;
     }
     let place: Place | null = null;
-    if (record.status === 'active') place = (await registry.assignmentHistory(record.id)).find((a) => a.validTo === null)?.place ?? null;
+    if (record.status === 'active') place = (await openAssignment(record.id))?.place ?? null;
     const config: DeviceConfig = {
       v: DEVICE_MESSAGES_VERSION,
       device: record.id,
@@ -321,7 +322,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const parsed = deviceBirthSchema.safeParse(parseJson(payload));
     if (!parsed.success || parsed.data.device !== device) {
       births.inc({ outcome: 'invalid' });
-      log.warn({ torg, gateway, device, detail: parsed.success ? 'device in payload differs from topic' : describeZod(parsed.error) }, 'invalid device birth ignored');
+      log.warn({ torg, gateway, device, detail: parsed.success ? 'device in payload differs from topic' : describeIssues(parsed.error) }, 'invalid device birth ignored');
       return;
     }
     const birth = parsed.data;
@@ -454,7 +455,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     } else {
       const inv = inventorySchema.safeParse(json);
       if (!inv.success) {
-        log.warn({ torg, gateway, detail: describeZod(inv.error) }, 'invalid inventory ignored');
+        log.warn({ torg, gateway, detail: describeIssues(inv.error) }, 'invalid inventory ignored');
         return;
       }
       const unknown = inv.data.devices.filter((d) => directory.lookup(d.device) === undefined).length;
@@ -473,9 +474,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
 
   const onMessage = (topic: string, payload: Buffer): void => {
     try {
-      const b = BIRTH_RE.exec(topic);
+      const b = parseDeviceBirthTopic(topic);
       if (b) {
-        if (SLUG_PATTERN.test(b[1]!) && SLUG_PATTERN.test(b[2]!)) onBirth(b[1]!, b[2]!, b[3]!, payload);
+        onBirth(b.torg, b.gateway, b.device, payload);
         return;
       }
       const g = GATEWAY_TOPIC_RE.exec(topic);
@@ -615,7 +616,7 @@ export async function directoryFromBroker(
     if (t !== topic || payload.length === 0) return;
     const parsed = directorySchema.safeParse(parseJson(payload));
     if (!parsed.success) {
-      opts.logger?.warn({ detail: describeZod(parsed.error) }, 'invalid directory snapshot ignored');
+      opts.logger?.warn({ detail: describeIssues(parsed.error) }, 'invalid directory snapshot ignored');
       return;
     }
     if (directory.applySnapshot(parsed.data)) {

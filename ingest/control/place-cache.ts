@@ -40,14 +40,14 @@ export class RegistryPlaceCache {
     this.running ??= (async () => {
       try {
         const at = this.opts.now();
-        const devices = await this.opts.registry.listDevices();
+        const [devices, assignments] = await Promise.all([this.opts.registry.listDevices(), this.opts.registry.listAssignments()]);
+        const histories = new Map<string, AssignmentRecord[]>();
+        // listAssignments is ordered by device, then oldest first: each history comes out in order.
+        for (const a of assignments) (histories.get(a.device) ?? histories.set(a.device, []).get(a.device)!).push(a);
         const next = new Map<string, PlaceInfo>();
         const torgs = new Map<string, string[]>();
-        const histories = new Map<string, readonly AssignmentRecord[]>();
         for (const d of devices) {
-          const history = await this.opts.registry.assignmentHistory(d.id);
-          if (history.length > 0) histories.set(d.id, history);
-          const open = history.at(-1);
+          const open = histories.get(d.id)?.at(-1);
           const a = d.status === 'active' && open !== undefined && open.validFrom <= at && open.validTo === null ? open : null;
           const torg = a?.torg ?? d.torg;
           next.set(d.id, { torg, place: a?.place ?? null, status: d.status, model: d.model, deviceClass: d.deviceClass, expectedIntervalS: d.expectedIntervalS });

@@ -8,7 +8,17 @@ import { z } from 'zod';
 import { DEVICE_STATUSES, placeSchema } from '../../devices/contract/device-messages.schema.ts';
 import { deviceIdSchema, slugSchema } from '../../devices/contract/reading.schema.ts';
 import { ApiError, defineRoute, type AnyRoute } from '../api/route.ts';
-import { GATEWAY_STATUSES, assignmentRecordSchema, deviceRecordSchema, gatewayRecordSchema, instantSchema, type Registry } from '../registry/registry.ts';
+import {
+  GATEWAY_STATUSES,
+  assignmentRecordSchema,
+  deviceRecordSchema,
+  gatewayRecordSchema,
+  instantSchema,
+  type AssignmentRecord,
+  type DeviceRecord,
+  type Registry,
+} from '../registry/registry.ts';
+import { LIVENESS_STATES } from '../liveness/liveness.ts';
 import type { ControlPlane } from './control-plane.ts';
 
 export interface RegistryRoutesDeps {
@@ -16,7 +26,7 @@ export interface RegistryRoutesDeps {
   control: ControlPlane;
 }
 
-const livenessStateSchema = z.enum(['never_seen', 'online', 'stale', 'offline']).meta({
+const livenessStateSchema = z.enum(LIVENESS_STATES).meta({
   id: 'LivenessState',
   description: 'never_seen: registered, nothing received yet. stale: reports are late; the last value is old, not zero.',
 });
@@ -48,7 +58,7 @@ const deviceDetailSchema = deviceViewSchema.extend({ history: z.array(assignment
 const deviceParams = z.object({ id: deviceIdSchema }).strict();
 const torgQuery = z.object({ torg: slugSchema.optional() }).strict();
 
-export const assignBodySchema = z
+const assignBodySchema = z
   .object({
     torg: slugSchema,
     place: placeSchema,
@@ -58,8 +68,8 @@ export const assignBodySchema = z
   })
   .strict()
   .meta({ id: 'AssignRequest' });
-export const decommissionBodySchema = z.object({ at: instantSchema.optional() }).strict().default({}).meta({ id: 'DecommissionRequest' });
-export const deviceConfigBodySchema = z
+const decommissionBodySchema = z.object({ at: instantSchema.optional() }).strict().default({}).meta({ id: 'DecommissionRequest' });
+const deviceConfigBodySchema = z
   .object({ enabled: z.boolean().optional(), expectedIntervalS: z.number().int().positive().max(7 * 86_400).nullable().optional() })
   .strict()
   .refine((b) => b.enabled !== undefined || b.expectedIntervalS !== undefined, { message: 'give enabled and/or expectedIntervalS' })
@@ -68,17 +78,15 @@ export const deviceConfigBodySchema = z
 export function registryRoutes(deps: RegistryRoutesDeps): AnyRoute[] {
   const { registry, control } = deps;
 
+  function viewOf(device: DeviceRecord, assignment: AssignmentRecord | null): z.input<typeof deviceViewSchema> {
+    const l = control.deviceLiveness(device.id);
+    return { ...device, assignment, liveness: l === null ? null : { state: l.state, lastSeenAt: l.lastSeenAt } };
+  }
   async function deviceView(id: string): Promise<z.input<typeof deviceDetailSchema>> {
     const device = await registry.getDevice(id);
     if (device === null) throw ApiError.of('E_API_NOT_FOUND', { device: id });
     const history = await registry.assignmentHistory(id);
-    const l = control.deviceLiveness(id);
-    return {
-      ...device,
-      assignment: history.find((a) => a.validTo === null) ?? null,
-      liveness: l === null ? null : { state: l.state, lastSeenAt: l.lastSeenAt },
-      history,
-    };
+    return { ...viewOf(device, history.find((a) => a.validTo === null) ?? null), history };
   }
 
   return [
@@ -124,13 +132,14 @@ export function registryRoutes(deps: RegistryRoutesDeps): AnyRoute[] {
       query: z.object({ torg: slugSchema.optional(), status: z.enum(DEVICE_STATUSES).optional() }).strict(),
       response: z.object({ devices: z.array(deviceViewSchema) }),
       handler: async ({ query }) => {
-        const devices = await registry.listDevices({ ...(query.torg ? { torg: query.torg } : {}), ...(query.status ? { status: query.status } : {}) });
-        const out = [];
-        for (const d of devices) {
-          const { history: _history, ...view } = await deviceView(d.id);
-          out.push(view);
-        }
-        return { devices: out };
+        // Two reads for the whole list, not two per device.
+        const [devices, assignments] = await Promise.all([
+          registry.listDevices({ ...(query.torg ? { torg: query.torg } : {}), ...(query.status ? { status: query.status } : {}) }),
+          registry.listAssignments(),
+        ]);
+        const open = new Map<string, AssignmentRecord>();
+        for (const a of assignments) if (a.validTo === null) open.set(a.device, a);
+        return { devices: devices.map((d) => viewOf(d, open.get(d.id) ?? null)) };
       },
     }),
     defineRoute({

@@ -10,12 +10,14 @@
  * show an empty room where we simply do not know (issue 4: "Stale is a state, not a zero").
  */
 import { z } from 'zod';
+import type { DeviceClass } from '../../devices/contract/device-messages.schema.ts';
 import { slugSchema } from '../../devices/contract/reading.schema.ts';
 import { openingStatus } from '../../devices/torg/opening-hours.ts';
 import type { Torg } from '../../devices/torg/torg-config.schema.ts';
 
-export type LivenessState = 'never_seen' | 'online' | 'stale' | 'offline';
-export type DeviceClass = 'mains' | 'battery';
+export const LIVENESS_STATES = ['never_seen', 'online', 'stale', 'offline'] as const;
+export type LivenessState = (typeof LIVENESS_STATES)[number];
+export type { DeviceClass };
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

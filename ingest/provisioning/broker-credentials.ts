@@ -46,7 +46,7 @@ export class CredentialConflictError extends Error {
  * 24 random bytes in base64url: 192 bits, no ':' (the password-file separator) and no characters
  * that need quoting in a gateway's env file.
  */
-export function newBrokerPassword(): string {
+function newBrokerPassword(): string {
   return randomBytes(24).toString('base64url');
 }
 
@@ -176,15 +176,16 @@ export class SqliteBrokerCredentialStore implements BrokerCredentialStore {
 // ---------------------------------------------------------------------------------------------
 // Files and reload
 
-/** How the running broker is told to re-read its files. */
-export const brokerReloadSchema = z.union([
-  z.object({ pidFile: z.string().min(1) }).strict(),
+/**
+ * How the running broker is told to re-read its files. Built by the caller from its validated
+ * config (ingest/service.ts), so a type rather than a schema.
+ */
+export type BrokerReload =
+  | { pidFile: string }
   /** e.g. ['systemctl', 'reload', 'mosquitto'] (Debian's unit sends SIGHUP). */
-  z.object({ command: z.array(z.string().min(1)).min(1) }).strict(),
+  | { command: string[] }
   /** Files only: for writing the initial files before the broker starts. */
-  z.object({ none: z.literal(true) }).strict(),
-]);
-export type BrokerReload = z.infer<typeof brokerReloadSchema>;
+  | { none: true };
 
 export async function reloadBroker(how: BrokerReload): Promise<void> {
   if ('none' in how) return;

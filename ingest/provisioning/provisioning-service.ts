@@ -18,6 +18,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry as PromRegistry } from 'prom-client';
 import { filters, topics } from '../../devices/contract/mqtt-topics.ts';
 import { PlatformError } from '../../devices/contract/errors.ts';
+import { describeIssues } from '../../devices/contract/validate.ts';
 import {
   PROVISIONING_VERSION,
   provisionRequestSchema,
@@ -132,7 +133,7 @@ export async function startProvisioningService(opts: ProvisioningServiceOptions)
       throw new Refusal('E_PROVISION_INVALID', 'payload is not JSON');
     }
     const parsed = provisionRequestSchema.safeParse(raw);
-    if (!parsed.success) throw new Refusal('E_PROVISION_INVALID', parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
+    if (!parsed.success) throw new Refusal('E_PROVISION_INVALID', describeIssues(parsed.error));
     if (job.correlationData === undefined) throw new Refusal('E_PROVISION_INVALID', 'no Correlation Data');
     const { torg, gateway, key } = parsed.data;
     if (RESERVED_GATEWAY_IDS.has(gateway)) throw new Refusal('E_PROVISION_INVALID', `gateway id "${gateway}" is reserved (a level of the topic tree)`);

@@ -247,6 +247,11 @@ export interface Registry {
   assignmentAt(device: string, at: number): Promise<AssignmentRecord | null>;
   /** Every assignment of the device, oldest first. */
   assignmentHistory(device: string): Promise<AssignmentRecord[]>;
+  /**
+   * Every assignment of every device, by device id and then oldest first: one read for a caller that
+   * needs all histories (the place cache, the control plane's start-up) instead of one per device.
+   */
+  listAssignments(): Promise<AssignmentRecord[]>;
   /** Closes the open assignment at `at` (default now) and sets status decommissioned. Idempotent. */
   decommission(device: string, at?: number): Promise<DeviceRecord>;
   /**

@@ -1,14 +1,9 @@
 /**
  * The registry on SQLite (better-sqlite3), the embedded default of issue 4.
  *
- * - WAL, so readers (API, CLI) do not block the ingest's writes (https://www.sqlite.org/wal.html);
- *   `synchronous=FULL` because an assignment an admin was told is saved must survive a power cut
- *   (https://www.sqlite.org/pragma.html#pragma_synchronous). Registry writes are rare (births,
- *   admin actions), so the fsync per commit costs nothing that matters.
- * - `busy_timeout`: the CLI may open the same file while the ingest writes; a writer waits up to 5 s
- *   for the lock instead of failing at once (https://www.sqlite.org/pragma.html#pragma_busy_timeout),
- *   and only then reports the retriable E_REGISTRY_UNAVAILABLE.
- * - `foreign_keys` is off by default in every connection (https://www.sqlite.org/foreignkeys.html#fk_enable).
+ * - Opened by openSqlite (ingest/sqlite-database.ts, which says why): WAL, `synchronous=FULL`,
+ *   `busy_timeout` and, here, `foreign_keys`. A write still locked out after the busy timeout
+ *   (default 5 s) is the retriable E_REGISTRY_UNAVAILABLE.
  * - Schema versions live in `PRAGMA user_version`; each migration runs in one transaction with its
  *   version bump, so a crash mid-migration leaves the previous version intact.
  * - The database enforces the history rules too (one open assignment per device by a partial unique
@@ -21,6 +16,7 @@ import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { deviceIdSchema } from '../../devices/contract/reading.schema.ts';
+import { describeIssues } from '../../devices/contract/validate.ts';
 import { openSqlite } from '../sqlite-database.ts';
 import { RegistryError } from './registry-errors.ts';
 import {
@@ -182,11 +178,7 @@ const TRANSIENT_SQLITE = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL)/;
 function parseInput<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
   const r = schema.safeParse(input);
   if (r.success) return r.data;
-  const detail = r.error.issues
-    .slice(0, 5)
-    .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
-    .join('; ');
-  throw new RegistryError('E_REGISTRY_INVALID_INPUT', `${what}: ${detail}`);
+  throw new RegistryError('E_REGISTRY_INVALID_INPUT', `${what}: ${describeIssues(r.error)}`);
 }
 
 /** Rows were written by this code through CHECK-ed STRICT tables; parsing them still catches a hand-edited file. */
@@ -259,6 +251,7 @@ export class SqliteRegistry implements Registry {
     lastAssignment: Database.Statement<[string], AssignmentRow>;
     assignmentAt: Database.Statement<[string, number, number], AssignmentRow>;
     history: Database.Statement<[string], AssignmentRow>;
+    allAssignments: Database.Statement<[], AssignmentRow>;
     closeOpen: Database.Statement<[number, string]>;
     insertAssignment: Database.Statement<unknown[]>;
   };
@@ -313,6 +306,8 @@ export class SqliteRegistry implements Registry {
         'SELECT * FROM assignment WHERE device = ? AND valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)',
       ),
       history: db.prepare('SELECT * FROM assignment WHERE device = ? ORDER BY valid_from'),
+      // The primary key (device, valid_from) gives this order without a sort.
+      allAssignments: db.prepare('SELECT * FROM assignment ORDER BY device, valid_from'),
       closeOpen: db.prepare('UPDATE assignment SET valid_to = ? WHERE device = ? AND valid_to IS NULL'),
       insertAssignment: db.prepare(
         'INSERT INTO assignment (device, torg, place_type, zone, entrance, line, valid_from, valid_to) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)',
@@ -516,6 +511,10 @@ export class SqliteRegistry implements Registry {
   async assignmentHistory(device: string): Promise<AssignmentRecord[]> {
     const id = parseInput(deviceIdSchema, device, 'device');
     return this.op(() => this.stmt.history.all(id).map(toAssignment));
+  }
+
+  async listAssignments(): Promise<AssignmentRecord[]> {
+    return this.op(() => this.stmt.allAssignments.all().map(toAssignment));
   }
 
   async decommission(device: string, at?: number): Promise<DeviceRecord> {

@@ -15,12 +15,11 @@ import mqtt from 'mqtt';
 import pino from 'pino';
 import { z } from 'zod';
 import { PlatformError } from '../../devices/contract/errors.ts';
-import { DEFAULT_MAX_AGE_MS } from '../../devices/contract/validate.ts';
 import { loadTorgConfig } from '../../devices/torg/torg-config.schema.ts';
 import { processDeps, type SimulatorDeps } from '../main.ts';
 import { TorgSimulator } from '../model.ts';
 import { LnsPublisher, deviceModelMap, type LnsPublishStats } from './lns-publisher.ts';
-import { addRunOptions, parseSimEnv, positiveInt, type RunOptions } from '../run-options.ts';
+import { addRunOptions, parseSimEnv, positiveInt, runWindow, selectTorg, type RunOptions } from '../run-options.ts';
 
 const envSchema = z.object({
   SIM_LNS_MQTT_URL: z.string().url().default('mqtt://localhost:1884'),
@@ -49,23 +48,8 @@ export function addLnsSimulatorOptions(cmd: Command, env: NodeJS.ProcessEnv = pr
 
 export async function runLnsSimulator(opts: LnsSimulatorOptions, deps: SimulatorDeps): Promise<LnsPublishStats> {
   const { clock, logger } = deps;
-  const config = loadTorgConfig(opts.torgConfig);
-  const torgs = opts.torg ? config.torg.filter((t) => opts.torg!.includes(t.id)) : config.torg;
-  const unknown = (opts.torg ?? []).filter((id) => !config.torg.some((t) => t.id === id));
-  if (unknown.length > 0 || torgs.length === 0) {
-    throw new PlatformError('E_CONFIG_INVALID', `--torg: unknown torg ${unknown.join(', ')} (known: ${config.torg.map((t) => t.id).join(', ')})`);
-  }
-  const stepMs = opts.step * 1000;
-  const alignedNow = Math.floor(clock() / stepMs) * stepMs;
-  let startMs: number;
-  if (opts.backfillDays !== undefined) {
-    // Same margin as simulator/main.ts: the ingest refuses readings older than DEFAULT_MAX_AGE_MS.
-    const maxDays = DEFAULT_MAX_AGE_MS / 86_400_000 - 1;
-    if (opts.backfillDays > maxDays) throw new PlatformError('E_CONFIG_INVALID', `--backfill-days at most ${maxDays}`);
-    startMs = alignedNow - Math.round((opts.backfillDays * 86_400_000) / stepMs) * stepMs;
-  } else {
-    startMs = opts.speed > 1 ? alignedNow - Math.round((opts.catchUpHours * 3_600_000) / stepMs) * stepMs : alignedNow;
-  }
+  const torgs = selectTorg(loadTorgConfig(opts.torgConfig).torg, opts.torg);
+  const { stepMs, alignedNow, startMs } = runWindow(opts, clock());
   const sims = torgs.map((t) => new TorgSimulator(t, { seed: opts.seed, startMs, stepSeconds: opts.step, faultRate: opts.faultRate }));
 
   if (opts.printDeviceModels) {

@@ -214,6 +214,33 @@ describe('control plane on a real broker', () => {
     expect(await second.registry.listDevices()).toHaveLength(1);
   });
 
+  it('fills the directory and liveness at start from the registry: pending, active (its assigned torg) and decommissioned devices', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'control-plane-'));
+    cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const t = Date.parse('2026-11-24T08:00:00Z');
+    const before = new SqliteRegistry({ path: join(dir, 'registry.db'), knownPlaces, now: () => t });
+    await before.upsertGateway({ torg: 'tofte', id: 'gw-start' });
+    const announce = (id: string) => before.announceDevice({ id, torg: 'tofte', gateway: 'gw-start', model: 'milesight-am319', kinds: ['door'], deviceClass: 'battery' });
+    await announce('a1a1a1a1a1a1a1a1');
+    await announce('a2a2a2a2a2a2a2a2');
+    await announce('a3a3a3a3a3a3a3a3');
+    await before.assign({ device: 'a1a1a1a1a1a1a1a1', torg: 'tofte', place: { type: 'zone', zone: 'mote-1' }, at: t + MIN });
+    await before.assign({ device: 'a3a3a3a3a3a3a3a3', torg: 'tofte', place: { type: 'zone', zone: 'arbeid' }, at: t + MIN });
+    await before.assign({ device: 'a3a3a3a3a3a3a3a3', torg: 'tofte', place: { type: 'zone', zone: 'service' }, at: t + 2 * MIN });
+    await before.decommission('a3a3a3a3a3a3a3a3', t + 3 * MIN);
+    await before.close();
+
+    const s = await setup({ dir, t: t + HOUR });
+    expect(s.directory.lookup('a1a1a1a1a1a1a1a1')).toEqual({ s: 'active', t: 'tofte' });
+    expect(s.directory.lookup('a2a2a2a2a2a2a2a2')).toEqual({ s: 'pending', t: 'tofte' });
+    expect(s.directory.lookup('a3a3a3a3a3a3a3a3')).toEqual({ s: 'decommissioned', t: 'tofte' });
+    expect(s.directory.size).toBe(3);
+    // Tracked (never heard since the start) unless decommissioned.
+    expect(s.control.deviceLiveness('a1a1a1a1a1a1a1a1')).toMatchObject({ torg: 'tofte', state: 'never_seen' });
+    expect(s.control.deviceLiveness('a2a2a2a2a2a2a2a2')).toMatchObject({ torg: 'tofte', state: 'never_seen' });
+    expect(s.control.deviceLiveness('a3a3a3a3a3a3a3a3')).toBeNull();
+  });
+
   it('liveness on an injected clock: mains offline at 10 min, battery at 25 h, stale reported as the state stale', async () => {
     const T0 = Date.parse('2026-11-24T09:00:00Z');
     const s = await setup({ t: T0 });

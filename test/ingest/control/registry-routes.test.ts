@@ -170,6 +170,16 @@ describe('registry routes', () => {
     expect(assigned.status).toBe(200);
     expect(assigned.json).toEqual({ device: DEVICE, torg: 'asker-sentrum', place: { type: 'entrance', entrance: 'hovedinngang', line: 'line-1' }, validFrom: T0 + 60_000, validTo: null });
     expect(directory.lookup(DEVICE)).toEqual({ s: 'active', t: 'asker-sentrum' });
+    const active = (await call('GET', '/api/v1/devices?status=active', viewer)).json['devices'] as Record<string, unknown>[];
+    expect(active).toEqual([
+      expect.objectContaining({
+        id: DEVICE,
+        status: 'active',
+        assignment: { device: DEVICE, torg: 'asker-sentrum', place: { type: 'entrance', entrance: 'hovedinngang', line: 'line-1' }, validFrom: T0 + 60_000, validTo: null },
+        liveness: { state: 'never_seen', lastSeenAt: null },
+      }),
+    ]);
+    expect(active[0]).not.toHaveProperty('history');
     expect(await retainedConfig()).toEqual({
       v: 1,
       device: DEVICE,
@@ -243,6 +253,9 @@ describe('registry routes', () => {
     const detail = await call('GET', `/api/v1/devices/${other}`, viewer);
     expect(detail.json).toMatchObject({ torg: 'heggedal', gateway: 'gw-api', gatewayTorg: 'asker-sentrum', status: 'active' });
     expect((await call('GET', '/api/v1/devices?torg=asker-sentrum&status=active', viewer)).json['devices']).toEqual([]);
+    expect((await call('GET', '/api/v1/devices?torg=heggedal&status=active', viewer)).json['devices']).toEqual([
+      expect.objectContaining({ id: other, torg: 'heggedal', assignment: { device: other, torg: 'heggedal', place, validFrom: T0 + 260_000, validTo: null } }),
+    ]);
     const audit = logLines.filter((l) => l.includes('device moved to another torg')).map((l) => JSON.parse(l) as unknown);
     expect(audit).toEqual([expect.objectContaining({ device: other, from: 'asker-sentrum', to: 'heggedal', actor: 'ops-admin' })]);
   });

@@ -300,6 +300,33 @@ export function registryContract(name: string, factory: RegistryFactory): void {
       expect(await r.assignmentHistory(DOOR)).toEqual([]);
     });
 
+    it('lists every assignment of every device in one read: by device id, then oldest first', async () => {
+      const r = await withGateways();
+      expect(await r.listAssignments()).toEqual([]);
+      await r.announceDevice(climateBirth());
+      await r.announceDevice(counterBirth());
+      await r.announceDevice(doorBirth());
+      const line2 = { type: 'entrance', entrance: 'hovedinngang', line: 'line-2' } as const;
+      await r.assign({ device: CLIMATE, torg: 'asker-sentrum', place: { type: 'zone', zone: 'mote-1' }, at: T0 + MIN });
+      await r.assign({ device: COUNTER, torg: 'asker-sentrum', place: line2, at: T0 + 2 * MIN });
+      await r.assign({ device: CLIMATE, torg: 'asker-sentrum', place: { type: 'zone', zone: 'mote-2' }, at: T0 + 5 * MIN });
+      await r.decommission(COUNTER, T0 + 7 * MIN);
+      // DOOR stays pending: a device without assignments has no rows.
+      // Device ids compare as '0x00…' (DOOR) < '24e1245…' (COUNTER) < '24e1247…' (CLIMATE).
+      expect(await r.listAssignments()).toEqual([
+        { device: COUNTER, torg: 'asker-sentrum', place: line2, validFrom: T0 + 2 * MIN, validTo: T0 + 7 * MIN },
+        { device: CLIMATE, torg: 'asker-sentrum', place: { type: 'zone', zone: 'mote-1' }, validFrom: T0 + MIN, validTo: T0 + 5 * MIN },
+        { device: CLIMATE, torg: 'asker-sentrum', place: { type: 'zone', zone: 'mote-2' }, validFrom: T0 + 5 * MIN, validTo: null },
+      ]);
+      await r.assign({ device: DOOR, torg: 'heggedal', place: { type: 'zone', zone: 'sal' }, at: T0 + 9 * MIN });
+      expect((await r.listAssignments()).map((a) => [a.device, a.validFrom])).toEqual([
+        [DOOR, T0 + 9 * MIN],
+        [COUNTER, T0 + 2 * MIN],
+        [CLIMATE, T0 + MIN],
+        [CLIMATE, T0 + 5 * MIN],
+      ]);
+    });
+
     it('lists pending devices per torg, in order of first sighting', async () => {
       const r = await withGateways();
       await r.announceDevice(climateBirth()); // T0
