@@ -23,6 +23,7 @@ import { addSimulatorOptions, processDeps, runSimulator, type SimulatorOptions }
 import { addApiCommands, type ApiCliIo } from './api-commands.ts';
 import { addBrokerCommands } from './broker-commands.ts';
 import { addMetricsCommands } from './metrics-commands.ts';
+import { addReportCommands } from './report-commands.ts';
 import { DECODE_ENVELOPES, runDecode, type DecodeEnvelope } from './decode.ts';
 import { importCsv, type ImportSummary } from './import-csv.ts';
 import { publishJsonLines } from './publish-stdin.ts';
@@ -227,6 +228,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   addApiCommands(program, apiIo);
   addBrokerCommands(program, apiIo);
   addMetricsCommands(program, apiIo);
+  addReportCommands(program, apiIo);
   return program;
 }
 

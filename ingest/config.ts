@@ -137,6 +137,18 @@ export const ingestEnvSchema = z.object({
   INGEST_SKALERING_FILE: optionalString,
   /** Room booking feeds (config/bookings.sample.json); GET /api/v1/bookings is served when set. */
   INGEST_BOOKINGS_FILE: optionalString,
+  /**
+   * Where the monthly report schedule writes `rapport-YYYY-MM.pdf` and `.html` (dashboards/report/report-job.ts);
+   * no schedule when empty. GET /api/v1/report is served either way.
+   */
+  INGEST_REPORT_DIR: optionalString,
+  /**
+   * Counts below this are suppressed in the report (product.md: "Board and public views suppress very
+   * small counts"): shown as `<n`, never as the number (dashboards/report/report-data.schema.ts).
+   */
+  INGEST_REPORT_MIN_COUNT: int(1, 1000).default(5),
+  /** The Chromium that prints the report to PDF (Debian package `chromium`). */
+  INGEST_CHROMIUM_PATH: z.string().min(1).default('/usr/bin/chromium'),
   /** Live page and alerts on (role all). */
   INGEST_LIVE: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
 });

@@ -41,6 +41,10 @@ import { loadSkaleringRules } from '../dashboards/skalering/skalering-rules.sche
 import { InfluxMetricsReader } from '../dashboards/metrics/influx-metrics-reader.ts';
 import { LateDataTracker } from '../dashboards/metrics/late-data-tracker.ts';
 import { MetricsJob } from '../dashboards/metrics/metrics-job.ts';
+import { DEFAULT_METRICS_OPTIONS } from '../dashboards/metrics/metrics-engine.ts';
+import { monthReady, ReportJob } from '../dashboards/report/report-job.ts';
+import { createReportProducer, reportRoutes } from '../dashboards/report/report-routes.ts';
+import { createReportSources } from '../dashboards/report/report-sources.ts';
 import { createApiApp, listen } from './api/app.ts';
 import type { AnyRoute } from './api/route.ts';
 import { coreRoutes } from './api/core-routes.ts';
@@ -66,6 +70,8 @@ export interface ServiceDeps {
   logger?: Logger;
   /** Default process metrics are global to the process; off for several in-process instances (tests). */
   defaultMetrics?: boolean;
+  /** Period of the monthly report schedule (default 15 minutes); tests shorten it. */
+  reportEveryMs?: number;
 }
 
 export interface ServiceHandle {
@@ -101,6 +107,8 @@ function provisionalBirths(directory: DeviceDirectory, now: () => number) {
 const ALERT_EVERY_MS = 15_000;
 /** Hourly aggregates: each tick computes the hours completed since the last one and the days late data touched (issue 6). */
 const METRICS_EVERY_MS = 5 * 60_000;
+/** The monthly report schedule looks at the previous month this often (issue 7); cheap until the month is ready. */
+const REPORT_EVERY_MS = 15 * 60_000;
 
 function brokerReload(c: IngestConfig): BrokerReload {
   if (c.INGEST_BROKER_PID_FILE) return { pidFile: c.INGEST_BROKER_PID_FILE };
@@ -324,22 +332,57 @@ export async function startService(config: IngestConfig, deps: ServiceDeps = {})
         metricsRegistry,
       });
     }
+    const effectDeps = {
+      ...metricsDeps,
+      ...(indicatorsConfig ? { indicators: indicatorsConfig } : {}),
+      ...(config.INGEST_SKALERING_FILE
+        ? { skalering: { rules: loadSkaleringRules(config.INGEST_SKALERING_FILE), ...(bookingsQuery ? { ghostWeeks: ghostWeeksFrom(bookingsQuery) } : {}) } }
+        : {}),
+    };
+    // The monthly report (issue 7) from the same functions as the routes above, so its numbers are theirs.
+    const reportDeps = {
+      sources: createReportSources({ ...effectDeps, ...(bookingsQuery ? { bookingsQuery } : {}), influx: metricsStore }),
+      torgs: torgConfig.torg,
+      municipality: DEFAULT_METRICS_OPTIONS.municipality,
+      minCount: config.INGEST_REPORT_MIN_COUNT,
+      now,
+      chromiumPath: config.INGEST_CHROMIUM_PATH,
+      metricsRegistry,
+    };
+    if (config.INGEST_REPORT_DIR) {
+      const reportStore = indicatorsConfig?.store;
+      const reportJob = new ReportJob({
+        dir: config.INGEST_REPORT_DIR,
+        ready: monthReady({
+          ...(reportStore ? { indicatorsStored: async (m: string) => (await reportStore.read(m)).length > 0 } : {}),
+          hoursStored: async (from, to) => (await metricsStore.readAggHourly(from, to)).length > 0,
+        }),
+        render: createReportProducer(reportDeps).files,
+        now,
+        log: log.child({ part: 'report' }),
+        metricsRegistry,
+      });
+      let reportTick: Promise<unknown> = Promise.resolve();
+      const reportTimer = setInterval(() => {
+        // ReportJob.tick counts and logs its own failures; the catch keeps the chain alive regardless.
+        reportTick = reportTick.then(() => reportJob.tick()).catch((err: unknown) => log.warn({ err }, 'report tick failed; retried at the next tick'));
+      }, deps.reportEveryMs ?? REPORT_EVERY_MS);
+      reportTimer.unref();
+      cleanups.push(async () => {
+        clearInterval(reportTimer);
+        await reportTick;
+      });
+    }
     const routes = [
       ...coreRoutes({ tokens, secureCookies: config.INGEST_API_SECURE_COOKIES ?? config.INGEST_MODE === 'production' }),
       ...registryRoutes({ registry, control }),
       ...(authSync ? provisioningRoutes({ keys, credentials, authSync, registry, knownPlaces }) : []),
       ...metricsRoutes(metricsDeps),
       ...(bookingsDeps ? bookingsRoutes(bookingsDeps) : []),
-      ...effectRoutes({
-        ...metricsDeps,
-        ...(indicatorsConfig ? { indicators: indicatorsConfig } : {}),
-        ...(config.INGEST_SKALERING_FILE
-          ? { skalering: { rules: loadSkaleringRules(config.INGEST_SKALERING_FILE), ...(bookingsQuery ? { ghostWeeks: ghostWeeksFrom(bookingsQuery) } : {}) } }
-          : {}),
-      }),
+      ...effectRoutes(effectDeps),
+      ...reportRoutes(reportDeps),
     ];
     if (config.INGEST_LIVE) {
-      const historyWriter = aggregateWriter;
       const alerts = new AlertService({
         torg: torgConfig.torg,
         config: loadAlertConfig(config.INGEST_ALERTS_FILE),
@@ -347,7 +390,7 @@ export async function startService(config: IngestConfig, deps: ServiceDeps = {})
         metrics: createAlertMetrics(metricsRegistry),
         logger: log.child({ part: 'alerts' }),
         mqtt: controlClient,
-        writer: historyWriter,
+        writer: aggregateWriter,
       });
       cleanups.push(() => alerts.close());
       // Before the first evaluation: alerts firing before a restart continue under their ids, and

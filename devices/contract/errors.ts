@@ -23,6 +23,8 @@ export const ERROR_CODES = {
   E_MQTT_UNAVAILABLE: { retriable: true, message: 'MQTT broker is unreachable' },
   E_BOOKING_FEED_UNAVAILABLE: { retriable: true, message: 'a booking feed (ICS URL or file) could not be read (timeout, HTTP error, too large)' },
   E_BOOKING_FEED_INVALID: { retriable: false, message: 'a booking feed is not a usable ICS calendar' },
+  E_REPORT_BROWSER_MISSING: { retriable: false, message: 'Chromium, which prints the monthly report to PDF, is not installed at the configured path (INGEST_CHROMIUM_PATH)' },
+  E_REPORT_RENDER_FAILED: { retriable: true, message: 'Chromium failed or timed out printing the monthly report to PDF' },
 } as const satisfies Record<string, { retriable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -133,6 +133,7 @@ describe('service security', () => {
         'GET /api/v1/indicators analyst',
         'GET /api/v1/recommendations analyst',
         'GET /api/v1/dimensioning analyst',
+        'GET /api/v1/report analyst',
         'GET /api/v1/bookings analyst',
         'GET /api/v1/public/busy public',
         'GET /api/v1/public/busy/{torg} public',
