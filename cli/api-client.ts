@@ -54,12 +54,37 @@ export class ApiClient {
     this.fetch = opts.fetch ?? fetch;
   }
 
+  /** A JSON answer (every command but `report`). */
   async request(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, opts: { query?: Record<string, string | undefined>; body?: unknown } = {}): Promise<unknown> {
+    const { bytes, status, shown, base } = await this.send(method, path, { ...opts, accept: 'application/json' });
+    const text = bytes.toString('utf8');
+    try {
+      if (text !== '') return JSON.parse(text) as unknown;
+    } catch {
+      // not JSON: said below
+    }
+    throw new ApiUnreachable(shown, `HTTP ${status} without a JSON body (is ${base} the platform API?)`);
+  }
+
+  /** A file answer (the monthly report's PDF or HTML): its bytes and content type; refusals as for `request`. */
+  async requestBytes(path: string, opts: { query?: Record<string, string | undefined>; accept: string; timeoutMs?: number }): Promise<{ bytes: Buffer; contentType: string }> {
+    const { bytes, contentType } = await this.send('GET', path, opts);
+    return { bytes, contentType };
+  }
+
+  private async send(
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    path: string,
+    opts: { query?: Record<string, string | undefined>; body?: unknown; accept: string; timeoutMs?: number },
+  ): Promise<{ bytes: Buffer; contentType: string; status: number; shown: string; base: string }> {
     const base = this.opts.baseUrl.endsWith('/') ? this.opts.baseUrl : `${this.opts.baseUrl}/`;
     const url = new URL(path.replace(/^\//, ''), base);
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
-    url.searchParams.set('lang', this.opts.lang);
-    const headers: Record<string, string> = { accept: 'application/json', 'accept-language': this.opts.lang };
+    // A command may ask for another language than the CLI's (report --lang).
+    if (!url.searchParams.has('lang')) url.searchParams.set('lang', this.opts.lang);
+    // The API answers its errors in JSON whatever the request accepts.
+    const accept = opts.accept === 'application/json' ? opts.accept : `${opts.accept}, application/json`;
+    const headers: Record<string, string> = { accept, 'accept-language': this.opts.lang };
     if (this.opts.token !== undefined) headers['authorization'] = `Bearer ${this.opts.token}`;
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
     const shown = `${method} ${url.origin}${url.pathname}`;
@@ -69,7 +94,7 @@ export class ApiClient {
         method,
         headers,
         ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
-        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 15_000),
+        signal: AbortSignal.timeout(opts.timeoutMs ?? this.opts.timeoutMs ?? 15_000),
       });
     } catch (err) {
       // undici wraps the socket error: TypeError('fetch failed', { cause: { code: 'ECONNREFUSED', … } }).
@@ -84,16 +109,13 @@ export class ApiClient {
               : (err as Error).message;
       throw new ApiUnreachable(shown, reason, { cause: err });
     }
-    const text = await res.text();
+    const bytes = Buffer.from(await res.arrayBuffer());
+    if (res.ok) return { bytes, contentType: res.headers.get('content-type') ?? '', status: res.status, shown, base };
     let body: unknown;
     try {
-      body = text === '' ? undefined : JSON.parse(text);
+      body = JSON.parse(bytes.toString('utf8'));
     } catch {
       body = undefined;
-    }
-    if (res.ok) {
-      if (body === undefined) throw new ApiUnreachable(shown, `HTTP ${res.status} without a JSON body (is ${base} the platform API?)`);
-      return body;
     }
     const err = apiErrorBody.safeParse(body);
     if (err.success) throw new ApiRefusal(res.status, err.data.error.code, err.data.error.message, err.data.error.retriable, err.data.error.detail);

@@ -468,6 +468,31 @@ export function storedAsResult(file: IndicatorFile, month: string, stored: reado
   return { month, definitionVersion: file.version, statusRule: STATUS_RULE, values };
 }
 
+/**
+ * Recommendations as of `asOfMs` under `rules` (the path of GET /api/v1/recommendations and of the
+ * monthly report): week rows of the rules' window from stored hours, and the ghost weeks.
+ */
+export function createRecommender(deps: MetricsRoutesDeps, sk: NonNullable<EffectRoutesDeps['skalering']>, source = createHourSource(deps)) {
+  const o: MetricsOptions = { ...DEFAULT_METRICS_OPTIONS, ...deps.options };
+  return async (rules: SkaleringRules, asOfMs: number): Promise<RecommendationsResponse> => {
+    const weeks = lastIsoWeeks(asOfMs, rules.windowWeeks, ZONE);
+    // recommend() reads zone, module and torg week rows of the rules' split, and torg meråpent hours.
+    const { hours, computedDays, missingDays } = await source(
+      { startMs: weeks[0]!.startMs, endMs: weeks[weeks.length - 1]!.endMs },
+      (b) => (b.scope !== 'municipality' && b.split === rules.split) || (b.scope === 'torg' && b.split === 'meraapent'),
+    );
+    const rows = rollUp(hours, o, ZONE);
+    const ghostWeeks = sk.ghostWeeks ? await sk.ghostWeeks(weeks.map((w) => w.label)) : [];
+    const result = recommend(rules, rows.filter((r) => r.period === 'week'), {
+      torg: deps.torgs,
+      hourRows: rows.filter((r) => r.period === 'hour' && r.scope === 'torg' && r.split === 'meraapent'),
+      ghostWeeks,
+      asOfMs,
+    });
+    return { ...result, computedDays, missingDays };
+  };
+}
+
 export function effectRoutes(deps: EffectRoutesDeps): AnyRoute[] {
   const o: MetricsOptions = { ...DEFAULT_METRICS_OPTIONS, ...deps.options };
   const source = createHourSource(deps);
@@ -511,6 +536,7 @@ export function effectRoutes(deps: EffectRoutesDeps): AnyRoute[] {
   }
   const sk = deps.skalering;
   if (sk) {
+    const recommendNow = createRecommender(deps, sk, source);
     routes.push(
       defineRoute({
         method: 'get',
@@ -527,20 +553,7 @@ export function effectRoutes(deps: EffectRoutesDeps): AnyRoute[] {
           const rules = checked.data;
           const now = deps.now();
           const weeks = lastIsoWeeks(now, rules.windowWeeks, ZONE);
-          // recommend() reads zone, module and torg week rows of the rules' split, and torg meråpent hours.
-          const { hours, computedDays, missingDays } = await source(
-            { startMs: weeks[0]!.startMs, endMs: weeks[weeks.length - 1]!.endMs },
-            (b) => (b.scope !== 'municipality' && b.split === rules.split) || (b.scope === 'torg' && b.split === 'meraapent'),
-          );
-          const rows = rollUp(hours, o, ZONE);
-          const ghostWeeks = sk.ghostWeeks ? await sk.ghostWeeks(weeks.map((w) => w.label)) : [];
-          const result = recommend(rules, rows.filter((r) => r.period === 'week'), {
-            torg: deps.torgs,
-            hourRows: rows.filter((r) => r.period === 'hour' && r.scope === 'torg' && r.split === 'meraapent'),
-            ghostWeeks,
-            asOfMs: now,
-          });
-          const answer: RecommendationsResponse = { ...result, computedDays, missingDays };
+          const answer = await recommendNow(rules, now);
           if (!wantsCsv(ctx.query, ctx.req)) return answer;
           return sendCsv(ctx, ctx.query, `recommendations-${weeks[0]!.label}-${weeks[weeks.length - 1]!.label}.csv`, answer.recommendations, null, (dialect, lang) =>
             toCsv(answer.recommendations, RECOMMENDATION_COLUMNS, dialect, lang),
