@@ -7,25 +7,10 @@ import { computeMetrics } from '../../../dashboards/metrics/metrics-engine.ts';
 import type { AssignmentLookup, PresenceSample } from '../../../dashboards/metrics/metrics-engine.ts';
 import type { MetricRow } from '../../../dashboards/metrics/metric-row.schema.ts';
 import { dimension } from '../../../dashboards/skalering/dimension.ts';
-import { torgSchema } from '../../../devices/torg/torg-config.schema.ts';
+import { skaleringTorg } from './torg-fixture.ts';
 
-const weekday = { staffed: [['10:00', '15:00']], meraapent: [['07:00', '10:00'], ['15:00', '22:00']] };
 // Weekdays open 07–22 local; Sunday meråpent round the clock, so a fall-back Sunday has 25 open hours.
-const torg = torgSchema.parse({
-  id: 'toppen',
-  name: 'Toppen innbyggertorg',
-  population: 5000,
-  holidays: 'none',
-  openingHours: { mon: weekday, tue: weekday, wed: weekday, thu: weekday, fri: weekday, sat: {}, sun: { meraapent: [['00:00', '24:00']] } },
-  entrances: [{ id: 'hoved', name: 'Hovedinngang' }],
-  zones: [
-    { id: 'mote-1', name: 'Møterom 1', module: 'møterom', capacity: 10, fireMax: 12 },
-    { id: 'mote-2', name: 'Møterom 2', module: 'møterom', capacity: 4, fireMax: 6 },
-    { id: 'arbeid', name: 'Arbeidsplasser', module: 'arbeidsplasser', capacity: 6, fireMax: 10 },
-    { id: 'arbeid-2', name: 'Stillerom', module: 'arbeidsplasser', capacity: 2, fireMax: 4 },
-  ],
-  capacity: 60,
-});
+const torg = skaleringTorg([['00:00', '24:00']]);
 const zoneOf: Record<string, string> = { 'pir-1': 'mote-1', 'pir-2': 'mote-2', 'pir-3': 'arbeid', 'pir-4': 'arbeid-2' };
 const assignments: AssignmentLookup = (device) => {
   const zone = zoneOf[device];

@@ -3,14 +3,14 @@ import type { Torg } from '../../../devices/torg/torg-config.schema.ts';
 
 const weekday = { staffed: [['10:00', '15:00']], meraapent: [['07:00', '10:00'], ['15:00', '22:00']] };
 
-/** Weekdays: meråpent 07–10, staffed 10–15, meråpent 15–22; Saturday closed; Sunday meråpent 08–22. */
-export function skaleringTorg(): Torg {
+/** Weekdays: meråpent 07–10, staffed 10–15, meråpent 15–22; Saturday closed; Sunday meråpent 08–22 unless `sundayMeraapent` says otherwise. */
+export function skaleringTorg(sundayMeraapent: [string, string][] = [['08:00', '22:00']]): Torg {
   return torgSchema.parse({
     id: 'toppen',
     name: 'Toppen innbyggertorg',
     population: 5000,
     holidays: 'none',
-    openingHours: { mon: weekday, tue: weekday, wed: weekday, thu: weekday, fri: weekday, sat: {}, sun: { meraapent: [['08:00', '22:00']] } },
+    openingHours: { mon: weekday, tue: weekday, wed: weekday, thu: weekday, fri: weekday, sat: {}, sun: { meraapent: sundayMeraapent } },
     entrances: [{ id: 'hoved', name: 'Hovedinngang' }],
     zones: [
       { id: 'mote-1', name: 'Møterom 1', module: 'møterom', capacity: 10, fireMax: 12 },
