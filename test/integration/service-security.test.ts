@@ -145,13 +145,14 @@ describe('service security', () => {
         'DELETE /api/v1/tokens/{id} admin',
       ].sort(),
     );
-    // 31 routes − 4 public = 27 protected, one no-token check each; 10 viewer routes, each also sent
-    // as viewer (all GET); 5 analyst routes (metrics, indicators, recommendations, dimensioning,
-    // bookings) each refused to viewer and sent as analyst; 12 admin routes, each refused to viewer and
-    // analyst, the 2 GETs among them also sent as admin. 403 checks: 5 + 24 = 29; accepted GETs: 10 + 5 + 2 = 17.
-    expect(checks.filter((c) => c.as === 'no token')).toHaveLength(27);
-    expect(checks.filter((c) => c.expected === '403 E_API_FORBIDDEN')).toHaveLength(29);
-    expect(checks.filter((c) => c.expected === 'not 401/403/429').map((c) => c.route)).toHaveLength(17);
+    // 32 routes − 4 public = 28 protected, one no-token check each; 10 viewer routes, each also sent
+    // as viewer (all GET); 6 analyst routes (metrics, indicators, recommendations, dimensioning,
+    // report, bookings) each refused to viewer and sent as analyst; 12 admin routes, each refused to
+    // viewer and analyst, the 2 GETs among them also sent as admin. 403 checks: 6 + 24 = 30; accepted
+    // GETs: 10 + 6 + 2 = 18.
+    expect(checks.filter((c) => c.as === 'no token')).toHaveLength(28);
+    expect(checks.filter((c) => c.expected === '403 E_API_FORBIDDEN')).toHaveLength(30);
+    expect(checks.filter((c) => c.expected === 'not 401/403/429').map((c) => c.route)).toHaveLength(18);
 
     // /openapi.json is public and documents exactly the mounted table.
     const res = await fetch(`${baseUrl}/openapi.json`);
