@@ -41,7 +41,6 @@ import { loadSkaleringRules } from '../dashboards/skalering/skalering-rules.sche
 import { InfluxMetricsReader } from '../dashboards/metrics/influx-metrics-reader.ts';
 import { LateDataTracker } from '../dashboards/metrics/late-data-tracker.ts';
 import { MetricsJob } from '../dashboards/metrics/metrics-job.ts';
-import { DEFAULT_METRICS_OPTIONS } from '../dashboards/metrics/metrics-engine.ts';
 import { monthReady, ReportJob } from '../dashboards/report/report-job.ts';
 import { createReportProducer, reportRoutes } from '../dashboards/report/report-routes.ts';
 import { createReportSources } from '../dashboards/report/report-sources.ts';
@@ -343,7 +342,8 @@ export async function startService(config: IngestConfig, deps: ServiceDeps = {})
     const reportDeps = {
       sources: createReportSources({ ...effectDeps, ...(bookingsQuery ? { bookingsQuery } : {}), influx: metricsStore }),
       torgs: torgConfig.torg,
-      municipality: DEFAULT_METRICS_OPTIONS.municipality,
+      // The display name ("Asker kommune"); the municipality's rows are found by their scope.
+      municipality: torgConfig.municipality,
       minCount: config.INGEST_REPORT_MIN_COUNT,
       now,
       chromiumPath: config.INGEST_CHROMIUM_PATH,

@@ -71,7 +71,10 @@ describe('monthly report schedule in the service', () => {
     const pdf = join(out, 'rapport-2026-10.pdf');
     expect(readFileSync(pdf).subarray(0, 5).toString('latin1')).toBe('%PDF-');
     expect(pdfText(pdf).replace(/\s+/g, ' ')).toContain('Månedsrapport for innbyggertorgene – oktober 2026');
-    expect(readFileSync(join(out, 'rapport-2026-10.html'), 'utf8')).toMatch(/<html lang="nb">/);
+    const html = readFileSync(join(out, 'rapport-2026-10.html'), 'utf8');
+    expect(html).toMatch(/<html lang="nb">/);
+    // The municipality's display name from the torg config, not its scope id.
+    expect(html).toContain(loadTorgConfig(TORG_CONFIG).municipality);
   }, 240_000);
 
   it('GET /api/v1/report is mounted for the analyst', async () => {
