@@ -167,6 +167,15 @@ const T = {
     none: 'ingen',
     rules: 'Regler',
     suppression: (n: number) => `Antall personer under ${n} vises som «<${n}» (personvern: små tall skjules i styrerapporter).`,
+    // The metrics and bookings APIs state their rules in English (metrics-engine.ts rulesOf,
+    // booking-analysis.ts); the board's report states the same rules in bokmål.
+    ruleTexts: (d: ReportData): string[] => [
+      'En tilstedeværelses- eller klimamåling gjelder fra sitt tidspunkt til neste måling fra samme sensor, men aldri ut over sensorens rapporteringsvindu. ' +
+        'Tellinger plasseres ved slutten av telleperioden; antall personer på torget er inn − ut fra 0 ved starten av døgnet, aldri under 0, og settes til 0 ved stenging.',
+      'Tid da en sensor bak et tall ikke rapporterte, holdes utenfor alle gjennomsnitt og andeler og fylles aldri; kompletthet er andelen tid som er med.',
+      ...(d.rules.bookingsGhost ? ['En booking er en spøkelsesbooking når rommet ikke hadde tilstedeværelse på noe rapportert tidspunkt i den, og tilstedeværelsen var rapportert for nok av bookingen ' +
+          '(andel og minutter som i bookingoppsettet); all tilstedeværelse gjør den brukt, ellers er den ukjent, aldri spøkelse. Andel spøkelsesbookinger = spøkelser ÷ bookinger som er brukt eller spøkelse.'] : []),
+    ],
     versions: 'Definisjonsversjoner',
     indicatorsVersion: 'indikatorer',
     rulesVersion: 'skaleringsregler',
@@ -260,6 +269,7 @@ const T = {
     none: 'none',
     rules: 'Rules',
     suppression: (n: number) => `Counts of people below ${n} are shown as "<${n}" (privacy: small counts are suppressed in board reports).`,
+    ruleTexts: (d: ReportData): string[] => [d.rules.hold, d.rules.gaps, ...(d.rules.bookingsGhost ? [d.rules.bookingsGhost] : [])],
     versions: 'Definition versions',
     indicatorsVersion: 'indicators',
     rulesVersion: 'skalering rules',
@@ -624,7 +634,7 @@ ${perTorg}
 ${codes}
 <p class="small">${esc(t.missingDays)}: ${esc(list(q.missingDays))}<br>${esc(t.computedDays)}: ${esc(list(q.computedDays))}</p>
 <h3>${esc(t.rules)}</h3>
-<p class="small">${esc(t.suppression(d.minCount))}<br>${esc(d.rules.hold)}<br>${esc(d.rules.gaps)}${d.rules.bookingsGhost ? `<br>${esc(d.rules.bookingsGhost)}` : ''}</p>
+<p class="small">${[t.suppression(d.minCount), ...t.ruleTexts(d)].map(esc).join('<br>')}</p>
 <p class="small">${esc(t.versions)}: ${esc(t.indicatorsVersion)} ${esc(d.definitionVersions.indicators ?? t.none)}, ${esc(t.rulesVersion)} ${esc(d.definitionVersions.recommendations ?? t.none)}</p>
 </section>`;
 }

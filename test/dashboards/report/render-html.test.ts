@@ -163,6 +163,14 @@ describe('renderReportHtml', () => {
     expect(formatNumber(-1234.5, 'decimal', 'en')).toBe('-1,234.5');
   });
 
+  it('states the rules in the language of the report (the APIs state them in English)', () => {
+    const rules = (html: string): string => html.slice(html.indexOf('data-section="data-quality"'));
+    expect(rules(nb)).toContain('fylles aldri');
+    expect(rules(nb)).not.toContain(data.rules.gaps);
+    expect(rules(en)).toContain(data.rules.gaps);
+    expect(rules(en)).not.toContain('fylles aldri');
+  });
+
   it('escapes names in HTML and in the SVG', async () => {
     const odd = { ...ALFA, name: 'Ås "torg" & <b>' };
     const d = await buildReport(fixtureSources(), { month: '2026-10', torgs: [odd, BETA], municipality: MUNICIPALITY, minCount: 5, now: () => NOW });
