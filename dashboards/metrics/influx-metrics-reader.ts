@@ -25,6 +25,8 @@ const climateRow = z.object({ time: z.number(), device: z.string(), co2: nullabl
 /** InfluxQL string literal: single quotes, backslash-escaped (https://docs.influxdata.com/influxdb/v1/query_language/spec/#strings). */
 const literal = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 const DAY_MS = 86_400_000;
+/** Day queries in flight at once in readAggHourly. */
+const READ_CONCURRENCY = 4;
 
 export class InfluxMetricsReader implements MetricsStore {
   private readonly run: InfluxQuery;
@@ -68,16 +70,22 @@ export class InfluxMetricsReader implements MetricsStore {
 
   async readAggHourly(fromMs: number, toMs: number): Promise<HourBucket[]> {
     // One query per 24 h keeps each response to a day of points (a month for the municipality is
-    // ~10^5 points, beyond what one JSON response should carry).
-    const out: HourBucket[] = [];
-    for (let start = fromMs; start < toMs; start += DAY_MS) {
-      const end = Math.min(start + DAY_MS, toMs);
-      const rows = await this.query(
-        `SELECT * FROM ${ident(RP_AGGREGATES)}.${ident(AGG_HOURLY_MEASUREMENT.measurement)} WHERE time >= ${start}ms AND time < ${end}ms`,
-      );
-      for (const r of rows) out.push(hourBucketFromRow(r));
-    }
-    return out;
+    // ~10^5 points, beyond what one JSON response should carry). READ_CONCURRENCY days are read at
+    // once, so InfluxDB answers one while this process parses another; results keep day order.
+    const ranges: [number, number][] = [];
+    for (let start = fromMs; start < toMs; start += DAY_MS) ranges.push([start, Math.min(start + DAY_MS, toMs)]);
+    const perDay: HourBucket[][] = new Array<HourBucket[]>(ranges.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < ranges.length) {
+        const i = next++;
+        const [start, end] = ranges[i]!;
+        const rows = await this.query(`SELECT * FROM ${ident(RP_AGGREGATES)}.${ident(AGG_HOURLY_MEASUREMENT.measurement)} WHERE time >= ${start}ms AND time < ${end}ms`);
+        perDay[i] = rows.map(hourBucketFromRow);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, ranges.length) }, worker));
+    return perDay.flat();
   }
 
   async deleteAggHourly(fromMs: number, toMs: number): Promise<void> {
