@@ -93,17 +93,7 @@ export class InfluxQLQuery implements cog.Builder<cog.Dataquery> {
  * without editing the dashboard.
  */
 export function torgVariable(): dashboard.QueryVariableBuilder {
-  const query = `SHOW TAG VALUES FROM ${rawFrom('counter')} WITH KEY = "torg"`;
-  return new dashboard.QueryVariableBuilder('torg')
-    .label('Innbyggertorg')
-    .datasource(INFLUX_DATASOURCE)
-    .query(query)
-    .definition(query)
-    .refresh(dashboard.VariableRefresh.OnDashboardLoad)
-    .sort(dashboard.VariableSort.AlphabeticalAsc)
-    .multi(true)
-    .includeAll(true)
-    .current({ selected: true, text: ['All'], value: ['$__all'] });
+  return tagValuesVariable('torg', 'Innbyggertorg', `SHOW TAG VALUES FROM ${rawFrom('counter')} WITH KEY = "torg"`, true);
 }
 
 /**
