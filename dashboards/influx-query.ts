@@ -22,11 +22,15 @@ export interface InfluxQueryOptions {
   timeoutMs?: number;
 }
 
+// Each row of `values` is only checked to be an array here (one call per row, not per value): a month
+// of stored hours is ~10^5 rows of ~30 values, and the readers check the values column by column
+// (agg-hourly.ts hourBucketsFromSeries) or row by row, each against its own schema.
+const valuesRow = z.custom<unknown[]>((v) => Array.isArray(v), { message: 'a row of values must be an array' });
 const seriesSchema = z.object({
   name: z.string().optional(),
   tags: z.record(z.string(), z.string()).optional(),
   columns: z.array(z.string()),
-  values: z.array(z.array(z.unknown())).optional(),
+  values: z.array(valuesRow).optional(),
   partial: z.boolean().optional(),
 });
 const responseSchema = z.object({
@@ -40,8 +44,17 @@ const responseSchema = z.object({
 
 /** One row of a result: columns by name, plus the series' GROUP BY tags; `time` in ms. */
 export type Row = Record<string, unknown>;
+/** One series of a result as InfluxDB sends it: a value row per point, in `columns` order. */
+export interface Series {
+  name?: string | undefined;
+  /** The series' GROUP BY tags. */
+  tags?: Record<string, string> | undefined;
+  columns: string[];
+  values: unknown[][];
+}
 
 export type InfluxQuery = (influxql: string) => Promise<Row[]>;
+export type InfluxSeriesQuery = (influxql: string) => Promise<Series[]>;
 
 /** Enough of a statement or an answer to recognise it in a log line. */
 const excerpt = (s: string): string => s.slice(0, 200);
@@ -52,6 +65,30 @@ const excerpt = (s: string): string => s.slice(0, 200);
  * E_INFLUX_REJECTED, a bug or a configuration error; both name the statement.
  */
 export function influxQuery(opts: InfluxQueryOptions): InfluxQuery {
+  const series = influxSeriesQuery(opts);
+  return async (influxql) => rowsOf(await series(influxql));
+}
+
+/** Columns by name, plus the series' tags, one object per point. */
+export function rowsOf(series: readonly Series[]): Row[] {
+  const rows: Row[] = [];
+  for (const s of series) {
+    for (const values of s.values) {
+      const row: Row = { ...s.tags };
+      s.columns.forEach((c, i) => {
+        row[c] = values[i];
+      });
+      rows.push(row);
+    }
+  }
+  return rows;
+}
+
+/**
+ * As influxQuery, but the answer stays in InfluxDB's columnar form: for large reads (a month of stored
+ * hours), building an object per point costs more than the query.
+ */
+export function influxSeriesQuery(opts: InfluxQueryOptions): InfluxSeriesQuery {
   // Relative to the base URL, so a reverse-proxy path prefix (http://host/influx/) is kept.
   const endpoint = new URL('query', opts.url.endsWith('/') ? opts.url : `${opts.url}/`);
   // Basic auth in a header: credentials stay out of URLs and access logs.
@@ -89,17 +126,7 @@ export function influxQuery(opts: InfluxQueryOptions): InfluxQuery {
     if (results.some((r) => r.partial === true || (r.series ?? []).some((s) => s.partial === true))) {
       throw new PlatformError('E_INFLUX_REJECTED', `result truncated by max-row-limit; query a shorter range: ${excerpt(influxql)}`);
     }
-    const rows: Row[] = [];
-    for (const s of results.flatMap((r) => r.series ?? [])) {
-      for (const values of s.values ?? []) {
-        const row: Row = { ...s.tags };
-        s.columns.forEach((c, i) => {
-          row[c] = values[i];
-        });
-        rows.push(row);
-      }
-    }
-    return rows;
+    return results.flatMap((r) => r.series ?? []).map((s) => ({ name: s.name, tags: s.tags, columns: s.columns, values: s.values ?? [] }));
   };
 }
 

@@ -6,14 +6,21 @@
  */
 import { z } from 'zod';
 import { AGG_HOURLY_MEASUREMENT, MEASUREMENTS, RP_AGGREGATES, RP_RAW } from '../../devices/contract/influx-layout.ts';
-import { ident, influxQuery, type InfluxQuery, type Row } from '../influx-query.ts';
-import { hourBucketFromRow } from './agg-hourly.ts';
+import { ident, influxSeriesQuery, rowsOf, type InfluxSeriesQuery, type Row } from '../influx-query.ts';
+import { hourBucketsFromSeries } from './agg-hourly.ts';
 import type { ClimateSample, CounterSample, HourBucket, PresenceSample, RawReadings } from './metrics-engine.ts';
+import type { Scope } from './metric-row.schema.ts';
 
 /** What the recompute needs from storage; InfluxMetricsReader is the InfluxDB implementation. */
 export interface MetricsStore {
   readRaw(torg: string, fromMs: number, toMs: number): Promise<RawReadings>;
-  readAggHourly(fromMs: number, toMs: number): Promise<HourBucket[]>;
+  /**
+   * Stored hour buckets of [fromMs, toMs), of the given scopes only when `scopes` is set (filtered by
+   * InfluxDB through its tag index: reading fewer points is what makes a read faster).
+   */
+  readAggHourly(fromMs: number, toMs: number, scopes?: readonly Scope[]): Promise<HourBucket[]>;
+  /** As readAggHourly, handed over a UTC day at a time in time order, so a caller folding them holds a few days at most. */
+  forEachAggHourlyDay(fromMs: number, toMs: number, scopes: readonly Scope[] | undefined, onDay: (buckets: HourBucket[]) => void): Promise<void>;
   deleteAggHourly(fromMs: number, toMs: number): Promise<void>;
 }
 
@@ -29,16 +36,16 @@ const DAY_MS = 86_400_000;
 const READ_CONCURRENCY = 4;
 
 export class InfluxMetricsReader implements MetricsStore {
-  private readonly run: InfluxQuery;
+  private readonly run: InfluxSeriesQuery;
 
   /** `username`/`password`: InfluxDB 1.x credentials, or for 2.x/3.x's v1 API any user and the token. */
   constructor(opts: { url: string; db: string; timeoutMs?: number; username?: string; password?: string }) {
-    this.run = influxQuery({ ...opts, timeoutMs: opts.timeoutMs ?? 30_000 });
+    this.run = influxSeriesQuery({ ...opts, timeoutMs: opts.timeoutMs ?? 30_000 });
   }
 
   /** The dashboards' one /query client (dashboards/influx-query.ts): POST, `partial` → error, statement in errors. */
-  query(influxql: string): Promise<Row[]> {
-    return this.run(influxql);
+  async query(influxql: string): Promise<Row[]> {
+    return rowsOf(await this.run(influxql));
   }
 
   async readRaw(torg: string, fromMs: number, toMs: number): Promise<RawReadings> {
@@ -68,24 +75,39 @@ export class InfluxMetricsReader implements MetricsStore {
     return { presence, counter, climate };
   }
 
-  async readAggHourly(fromMs: number, toMs: number): Promise<HourBucket[]> {
+  async readAggHourly(fromMs: number, toMs: number, scopes?: readonly Scope[]): Promise<HourBucket[]> {
+    const out: HourBucket[] = [];
+    await this.forEachAggHourlyDay(fromMs, toMs, scopes, (day) => {
+      for (const b of day) out.push(b);
+    });
+    return out;
+  }
+
+  async forEachAggHourlyDay(fromMs: number, toMs: number, scopes: readonly Scope[] | undefined, onDay: (buckets: HourBucket[]) => void): Promise<void> {
+    if (scopes !== undefined && scopes.length === 0) return;
+    // Only the scope is filtered here, never the split: hourBucketsFromSeries restores an hour's
+    // empty 'all' bucket from the hour's other splits, so every split of a scope and hour is read.
+    const scopeFilter = scopes === undefined ? '' : ` AND (${scopes.map((s) => `"scope" = ${literal(s)}`).join(' OR ')})`;
+    const readDay = async (start: number, end: number): Promise<HourBucket[]> =>
+      hourBucketsFromSeries(await this.run(`SELECT * FROM ${ident(RP_AGGREGATES)}.${ident(AGG_HOURLY_MEASUREMENT.measurement)} WHERE time >= ${start}ms AND time < ${end}ms${scopeFilter}`));
     // One query per 24 h keeps each response to a day of points (a month for the municipality is
-    // ~10^5 points, beyond what one JSON response should carry). READ_CONCURRENCY days are read at
-    // once, so InfluxDB answers one while this process parses another; results keep day order.
-    const ranges: [number, number][] = [];
-    for (let start = fromMs; start < toMs; start += DAY_MS) ranges.push([start, Math.min(start + DAY_MS, toMs)]);
-    const perDay: HourBucket[][] = new Array<HourBucket[]>(ranges.length);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < ranges.length) {
-        const i = next++;
-        const [start, end] = ranges[i]!;
-        const rows = await this.query(`SELECT * FROM ${ident(RP_AGGREGATES)}.${ident(AGG_HOURLY_MEASUREMENT.measurement)} WHERE time >= ${start}ms AND time < ${end}ms`);
-        perDay[i] = rows.map(hourBucketFromRow);
+    // ~10^5 points, beyond what one JSON response should carry). Up to READ_CONCURRENCY days are read
+    // at once, so InfluxDB answers one while this process parses another; days are handed over in
+    // order, the next query starting as the oldest is handed over, so at most READ_CONCURRENCY days
+    // are held.
+    const pending: Promise<HourBucket[]>[] = [];
+    let start = fromMs;
+    while (start < toMs || pending.length > 0) {
+      while (start < toMs && pending.length < READ_CONCURRENCY) {
+        const day = readDay(start, Math.min(start + DAY_MS, toMs));
+        // Handled when awaited below; this keeps a later day's failure, while an earlier day is
+        // awaited, from being an unhandled rejection.
+        day.catch(() => undefined);
+        pending.push(day);
+        start += DAY_MS;
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, ranges.length) }, worker));
-    return perDay.flat();
+      onDay(await pending.shift()!);
+    }
   }
 
   async deleteAggHourly(fromMs: number, toMs: number): Promise<void> {

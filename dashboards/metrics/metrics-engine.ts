@@ -515,93 +515,128 @@ export function hourLabel(hourStart: number, zone = 'Europe/Oslo'): string {
   return label;
 }
 
+/** The busiest child of a period so far: the highest value, the earliest on a tie (order-independent). */
+interface Busiest {
+  label: string;
+  start: number;
+  value: number;
+}
+
+/** Busiest by visits where the scope counts visits, else by average occupancy. */
+const busyValue = (acc: Accumulator): number => acc.visits ?? (acc.reportedMs > 0 ? acc.occMs / acc.reportedMs : 0);
+
+function busier(best: Busiest | undefined, label: string, start: number, acc: Accumulator): Busiest | undefined {
+  const value = busyValue(acc);
+  // Only a period with some use has a busiest child (a value of 0 names none).
+  if (value <= 0) return best;
+  if (best === undefined || value > best.value || (value === best.value && start < best.start)) return { label, start, value };
+  return best;
+}
+
 interface PeriodBucket {
   base: HourBucket;
-  period: PeriodKind;
+  period: 'day' | 'week' | 'month';
   start: number;
   end: number;
   label: string;
   acc: Accumulator;
-  children: { label: string; acc: Accumulator }[];
+  busiestHour: Busiest | undefined;
+  /** The day buckets of the same scope and split, by start (busiest day of weeks and months). */
+  seriesDays: Map<number, PeriodBucket>;
 }
 
-function busiest(children: readonly { label: string; acc: Accumulator }[]): string | undefined {
-  let best: string | undefined;
-  let bestValue = 0;
-  for (const c of children) {
-    // Busiest by visits where the scope counts visits, else by average occupancy.
-    const v = c.acc.visits ?? (c.acc.reportedMs > 0 ? c.acc.occMs / c.acc.reportedMs : 0);
-    if (v > bestValue) {
-      bestValue = v;
-      best = c.label;
-    }
-  }
-  return best;
-}
+/** Which rows a roll-up emits: by period, and for hour rows by bucket (hour rows are most of the rows). */
+export type RowWanted = (period: PeriodKind, bucket: Pick<HourBucket, 'scope' | 'scopeId' | 'torg' | 'split'>) => boolean;
 
-/** Hour buckets → rows for hours, days, ISO weeks and months. */
-export function rollUp(hours: readonly HourBucket[], options: Partial<MetricsOptions> = {}, zone = 'Europe/Oslo'): MetricRow[] {
-  const o: MetricsOptions = { ...DEFAULT_METRICS_OPTIONS, ...options };
-  const periods = new Map<string, PeriodBucket>();
-  const withVisits = (s: Scope): boolean => s === 'torg' || s === 'municipality';
-  const dayBuckets = new Map<string, PeriodBucket>();
-  const sorted = [...hours].sort((a, b) => a.hourStart - b.hourStart);
+/**
+ * Hour buckets → rows for hours, days, ISO weeks and months, one bucket at a time: it keeps the day,
+ * week and month sums, not the hours (and the hour rows only where `wanted`), so a month of every
+ * scope rolls up in bounded memory (issue 6 benchmark; the ingest runs with a 128 MB heap). The rows
+ * do not depend on the order buckets are added in, except for the order of the rows themselves.
+ */
+export class RollUp {
+  private readonly o: MetricsOptions;
+  private readonly bySeries = new Map<string, Record<'day' | 'week' | 'month', Map<number, PeriodBucket>>>();
+  /** In the order first seen, which is the order of the period rows. */
+  private readonly periods: PeriodBucket[] = [];
+  private readonly hourRows: MetricRow[] = [];
   // luxon computes an IANA zone offset through Intl on every conversion; a month has ~744 distinct
-  // hours against ~3·10^4 buckets, so the calendar of each hour is computed once.
-  const cal = new Map<number, { label: string; periods: readonly (readonly ['day' | 'week' | 'month', { startMs: number; endMs: number; label: string }])[] }>();
-  const calOf = (t: number) => {
-    let c = cal.get(t);
+  // hours against ~10^5 buckets, so the calendar of each hour is computed once.
+  private readonly cal = new Map<number, { label: string; periods: readonly (readonly ['day' | 'week' | 'month', { startMs: number; endMs: number; label: string }])[] }>();
+
+  constructor(
+    options: Partial<MetricsOptions> = {},
+    private readonly zone = 'Europe/Oslo',
+    private readonly wanted: RowWanted = () => true,
+  ) {
+    this.o = { ...DEFAULT_METRICS_OPTIONS, ...options };
+  }
+
+  private calOf(t: number) {
+    let c = this.cal.get(t);
     if (!c) {
-      c = { label: hourLabel(t, zone), periods: [['day', localDay(t, zone)], ['week', localIsoWeek(t, zone)], ['month', localMonth(t, zone)]] };
-      cal.set(t, c);
+      const z = this.zone;
+      c = { label: hourLabel(t, z), periods: [['day', localDay(t, z)], ['week', localIsoWeek(t, z)], ['month', localMonth(t, z)]] };
+      this.cal.set(t, c);
     }
     return c;
-  };
-  for (const h of sorted) {
-    const c = calOf(h.hourStart);
-    const hourLbl = c.label;
+  }
+
+  /** 'all' is always a row; the other splits only where they have time in the period. */
+  private row(base: HourBucket, period: PeriodKind, start: number, end: number, label: string, acc: Accumulator, extra: Partial<MetricRow>): MetricRow | null {
+    if (base.split !== 'all' && acc.spanMs === 0) return null;
+    return { scope: base.scope, scopeId: base.scopeId, torg: base.torg, period, start, end, label, split: base.split, ...rowValues(acc, this.o.completenessThreshold), ...extra };
+  }
+
+  add(h: HourBucket): void {
+    const c = this.calOf(h.hourStart);
+    if (this.wanted('hour', h)) {
+      const r = this.row(h, 'hour', h.hourStart, h.hourStart + HOUR_MS, c.label, h.acc, {});
+      if (r) this.hourRows.push(r);
+    }
+    const seriesKey = `${h.scope}|${h.torg}|${h.scopeId}|${h.split}`;
+    let series = this.bySeries.get(seriesKey);
+    if (!series) {
+      series = { day: new Map(), week: new Map(), month: new Map() };
+      this.bySeries.set(seriesKey, series);
+    }
+    const withVisits = h.scope === 'torg' || h.scope === 'municipality';
     for (const [period, p] of c.periods) {
-      const key = `${h.scope}|${h.torg}|${h.scopeId}|${h.split}|${period}|${p.startMs}`;
-      let b = periods.get(key);
+      let b = series[period].get(p.startMs);
       if (!b) {
-        b = { base: h, period, start: p.startMs, end: p.endMs, label: p.label, acc: emptyAccumulator(withVisits(h.scope)), children: [] };
-        periods.set(key, b);
-        if (period === 'day') dayBuckets.set(key, b);
+        b = { base: h, period, start: p.startMs, end: p.endMs, label: p.label, acc: emptyAccumulator(withVisits), busiestHour: undefined, seriesDays: series.day };
+        series[period].set(p.startMs, b);
+        this.periods.push(b);
       }
       mergeInto(b.acc, h.acc);
-      if (period === 'day') b.children.push({ label: hourLbl, acc: h.acc });
+      b.busiestHour = busier(b.busiestHour, c.label, h.hourStart, h.acc);
     }
   }
-  const rows: MetricRow[] = [];
-  const emit = (base: HourBucket, period: PeriodKind, start: number, end: number, label: string, acc: Accumulator, extra: Partial<MetricRow>): void => {
-    // 'all' is always emitted; the other splits only where they have time in the period.
-    if (base.split !== 'all' && acc.spanMs === 0) return;
-    rows.push({ scope: base.scope, scopeId: base.scopeId, torg: base.torg, period, start, end, label, split: base.split, ...rowValues(acc, o.completenessThreshold), ...extra });
-  };
-  for (const h of sorted) emit(h, 'hour', h.hourStart, h.hourStart + HOUR_MS, calOf(h.hourStart).label, h.acc, {});
-  for (const b of periods.values()) {
-    const extra: Partial<MetricRow> = {};
-    if (b.period === 'day') {
-      const bh = busiest(b.children);
-      if (bh !== undefined) extra.busiestHour = bh;
-    } else {
-      const days = [...dayBuckets.values()].filter(
-        (d) =>
-          d.base.scope === b.base.scope &&
-          d.base.torg === b.base.torg &&
-          d.base.scopeId === b.base.scopeId &&
-          d.base.split === b.base.split &&
-          d.start >= b.start &&
-          d.start < b.end,
-      );
-      const bd = busiest(days.map((d) => ({ label: d.label, acc: d.acc })));
-      if (bd !== undefined) extra.busiestDay = bd;
-      const bh = busiest(days.flatMap((d) => d.children));
-      if (bh !== undefined) extra.busiestHour = bh;
+
+  /** Hour rows by start, then day, week and month rows. */
+  rows(): MetricRow[] {
+    const rows = [...this.hourRows].sort((a, b) => a.start - b.start);
+    for (const b of this.periods) {
+      if (!this.wanted(b.period, b.base)) continue;
+      const extra: Partial<MetricRow> = {};
+      if (b.period !== 'day') {
+        let bd: Busiest | undefined;
+        for (const d of b.seriesDays.values()) if (d.start >= b.start && d.start < b.end) bd = busier(bd, d.label, d.start, d.acc);
+        if (bd) extra.busiestDay = bd.label;
+      }
+      if (b.busiestHour) extra.busiestHour = b.busiestHour.label;
+      const r = this.row(b.base, b.period, b.start, b.end, b.label, b.acc, extra);
+      if (r) rows.push(r);
     }
-    emit(b.base, b.period, b.start, b.end, b.label, b.acc, extra);
+    return rows;
   }
-  return rows;
+}
+
+/** Hour buckets → rows for hours, days, ISO weeks and months (RollUp over an array, hours in time order). */
+export function rollUp(hours: readonly HourBucket[], options: Partial<MetricsOptions> = {}, zone = 'Europe/Oslo', wanted?: RowWanted): MetricRow[] {
+  const r = new RollUp(options, zone, wanted);
+  for (const h of [...hours].sort((a, b) => a.hourStart - b.hourStart)) r.add(h);
+  return r.rows();
 }
 
 /** Convenience: hour buckets and rows with the rules they were computed under. */

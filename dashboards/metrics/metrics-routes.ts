@@ -23,7 +23,7 @@ import { ApiError, HANDLED, defineRoute, type AnyRoute, type Handled, type Lang 
 import { CSV_CONTENT_TYPE, CSV_DIALECTS, metricRowsToCsv, toCsv, type CsvColumn, type CsvDialect } from './csv.ts';
 import type { MetricsStore } from './influx-metrics-reader.ts';
 import { PERIODS, SCOPES, SPLITS, metricsResultSchema, type MetricRow, type PeriodKind, type Scope } from './metric-row.schema.ts';
-import { computeHourBuckets, DEFAULT_METRICS_OPTIONS, HOUR_MS, rollUp, rulesOf, type HourBucket, type MetricsOptions, type RawReadings } from './metrics-engine.ts';
+import { computeHourBuckets, DEFAULT_METRICS_OPTIONS, HOUR_MS, RollUp, rulesOf, type HourBucket, type MetricsOptions, type RawReadings, type RowWanted } from './metrics-engine.ts';
 import { recomputeDay, type RecomputeDeps } from './recompute.ts';
 import type { BookingFact } from '../indicators/booking-facts.ts';
 import type { IndicatorFile } from '../indicators/indicator-definition.schema.ts';
@@ -137,18 +137,33 @@ function alignedRange(period: PeriodKind, from: LocalPeriod, to: LocalPeriod): {
 
 const ORDER = { staffed: 0, meraapent: 1, closed: 2, all: 3 } as const;
 
-export interface StoredHours {
-  hours: HourBucket[];
+export interface StoredRows {
+  rows: MetricRow[];
   computedDays: string[];
   missingDays: string[];
 }
 
+/** What a caller of createHourSource rolls up. */
+export interface HourSelection {
+  /** The buckets rolled up (default: all). */
+  keep?: (b: HourBucket) => boolean;
+  /**
+   * Scopes read from storage; must hold every scope `keep` accepts. Every stored day has points of
+   * every scope (recomputeDay writes the whole municipality), so a day is still known as stored from
+   * its scopes' points.
+   */
+  scopes?: readonly Scope[];
+  /** The rows returned (default: all); hour rows not wanted are never built. */
+  wanted?: RowWanted;
+}
+
 /**
- * Hour buckets of a range from storage: stored hours read, days without stored hours that are over
- * computed from raw readings and stored (at most `maxComputeDays` per call, oldest first), and for
- * every day still without stored hours (future, or beyond the bound) the buckets of a day with no
+ * Rows of a range rolled up from storage: stored hours read, days without stored hours that are
+ * over computed from raw readings and stored (at most `maxComputeDays` per call, oldest first), and
+ * for every day still without stored hours (future, or beyond the bound) the buckets of a day with no
  * readings — open time with no sensor reporting — so completeness shows the gap instead of the
- * day silently dropping out of the period's denominators.
+ * day silently dropping out of the period's denominators. The stored hours are folded into the
+ * roll-up a day at a time (MetricsStore.forEachAggHourlyDay), so memory does not grow with the range.
  */
 export function createHourSource(deps: MetricsRoutesDeps) {
   const o: MetricsOptions = { ...DEFAULT_METRICS_OPTIONS, ...deps.options };
@@ -167,7 +182,8 @@ export function createHourSource(deps: MetricsRoutesDeps) {
   };
   const none: RawReadings = { presence: [], counter: [], climate: [] };
 
-  return async (range: { startMs: number; endMs: number }, keep: (b: HourBucket) => boolean = () => true): Promise<StoredHours> => {
+  return async (range: { startMs: number; endMs: number }, selection: HourSelection = {}): Promise<StoredRows> => {
+    const keep = selection.keep ?? (() => true);
     // Local days of the range, and each hour start → its day (23 or 25 hours on DST days).
     const days: LocalPeriod[] = [];
     for (let t = range.startMs; t < range.endMs; ) {
@@ -177,15 +193,17 @@ export function createHourSource(deps: MetricsRoutesDeps) {
     }
     const dayOfHour = new Map<number, string>();
     for (const d of days) for (let h = d.startMs; h < d.endMs; h += HOUR_MS) dayOfHour.set(h, d.label);
-    const hours: HourBucket[] = [];
+    const roll = new RollUp(o, ZONE, selection.wanted);
     const storedDays = new Set<string>();
-    const add = (b: HourBucket): void => {
-      const day = dayOfHour.get(b.hourStart);
-      if (day !== undefined) storedDays.add(day);
-      if (keep(b)) hours.push(b);
+    const add = (buckets: readonly HourBucket[]): void => {
+      for (const b of buckets) {
+        const day = dayOfHour.get(b.hourStart);
+        if (day !== undefined) storedDays.add(day);
+        if (keep(b)) roll.add(b);
+      }
     };
     try {
-      for (const b of await deps.store.readAggHourly(range.startMs, range.endMs)) add(b);
+      await deps.store.forEachAggHourlyDay(range.startMs, range.endMs, selection.scopes, add);
       const computedDays: string[] = [];
       if (deps.recompute) {
         const now = deps.now();
@@ -193,15 +211,15 @@ export function createHourSource(deps: MetricsRoutesDeps) {
         const todo = days.filter((d) => !storedDays.has(d.label) && d.endMs <= now).slice(0, maxComputeDays);
         for (const d of todo) {
           await computeDay(d.label);
-          for (const b of await deps.store.readAggHourly(d.startMs, d.endMs)) add(b);
+          add(await deps.store.readAggHourly(d.startMs, d.endMs, selection.scopes));
           computedDays.push(d.label);
         }
       }
       const missing = days.filter((d) => !storedDays.has(d.label));
       for (const d of missing) {
-        for (const b of computeHourBuckets({ torgs: deps.torgs, fromMs: d.startMs, toMs: d.endMs, readings: none, assignments: () => null, options: o })) if (keep(b)) hours.push(b);
+        for (const b of computeHourBuckets({ torgs: deps.torgs, fromMs: d.startMs, toMs: d.endMs, readings: none, assignments: () => null, options: o })) if (keep(b)) roll.add(b);
       }
-      return { hours, computedDays, missingDays: missing.map((d) => d.label) };
+      return { rows: roll.rows(), computedDays, missingDays: missing.map((d) => d.label) };
     } catch (err) {
       if (err instanceof PlatformError && err.retriable) throw ApiError.of('E_API_UNAVAILABLE', { code: err.code });
       throw err;
@@ -247,12 +265,14 @@ export function createMetricsQuery(deps: MetricsRoutesDeps) {
     // zone in every torg that has it (rows carry their torg).
     const slash = q.scope === 'zone' ? scopeId.indexOf('/') : -1;
     const wanted = slash > 0 ? { torg: scopeId.slice(0, slash), id: scopeId.slice(slash + 1) } : { torg: null, id: scopeId };
-    const { hours, computedDays, missingDays } = await source(
-      range,
-      (b) => b.scope === q.scope && b.scopeId === wanted.id && (wanted.torg === null || b.torg === wanted.torg),
-    );
-    const rows = rollUp(hours, o, ZONE)
-      .filter((r: MetricRow) => r.period === q.period && (q.split === undefined || r.split === q.split) && r.start >= range.startMs && r.end <= range.endMs)
+    const stored = await source(range, {
+      keep: (b) => b.scope === q.scope && b.scopeId === wanted.id && (wanted.torg === null || b.torg === wanted.torg),
+      scopes: [q.scope],
+      wanted: (period, b) => period === q.period && (q.split === undefined || b.split === q.split),
+    });
+    const { computedDays, missingDays } = stored;
+    const rows = stored.rows
+      .filter((r: MetricRow) => r.start >= range.startMs && r.end <= range.endMs)
       .sort((a, b) => a.start - b.start || ORDER[a.split] - ORDER[b.split]);
     return {
       from: range.startMs,
@@ -419,8 +439,10 @@ export function createIndicatorComputer(deps: MetricsRoutesDeps, ind: NonNullabl
     if (month === null || month.label !== monthLabel || !/^\d{4}-\d{2}$/.test(monthLabel)) throw invalid('month', 'a month, YYYY-MM (e.g. 2026-10)');
     const prev = localMonth(month.startMs - 1, ZONE);
     // Indicator formulas read torg and municipality month rows only (metricRefSchema).
-    const { hours, computedDays, missingDays } = await source({ startMs: prev.startMs, endMs: month.endMs }, (b) => b.scope === 'torg' || b.scope === 'municipality');
-    const rows = rollUp(hours, o, ZONE).filter((r) => r.period === 'month');
+    const { rows, computedDays, missingDays } = await source(
+      { startMs: prev.startMs, endMs: month.endMs },
+      { keep: (b) => b.scope === 'torg' || b.scope === 'municipality', scopes: ['torg', 'municipality'], wanted: (period) => period === 'month' },
+    );
     const facts = ind.bookingFacts ? [...(await ind.bookingFacts(prev.label)), ...(await ind.bookingFacts(month.label))] : [];
     const result = computeIndicators(ind.file, rows, facts, month.label, { torg: deps.torgs.map((t) => ({ id: t.id, population: t.population })), municipality: o.municipality });
     return { ...result, computedDays, missingDays };
@@ -473,15 +495,17 @@ export function storedAsResult(file: IndicatorFile, month: string, stored: reado
  * monthly report): week rows of the rules' window from stored hours, and the ghost weeks.
  */
 export function createRecommender(deps: MetricsRoutesDeps, sk: NonNullable<EffectRoutesDeps['skalering']>, source = createHourSource(deps)) {
-  const o: MetricsOptions = { ...DEFAULT_METRICS_OPTIONS, ...deps.options };
   return async (rules: SkaleringRules, asOfMs: number): Promise<RecommendationsResponse> => {
     const weeks = lastIsoWeeks(asOfMs, rules.windowWeeks, ZONE);
     // recommend() reads zone, module and torg week rows of the rules' split, and torg meråpent hours.
-    const { hours, computedDays, missingDays } = await source(
+    const { rows, computedDays, missingDays } = await source(
       { startMs: weeks[0]!.startMs, endMs: weeks[weeks.length - 1]!.endMs },
-      (b) => (b.scope !== 'municipality' && b.split === rules.split) || (b.scope === 'torg' && b.split === 'meraapent'),
+      {
+        keep: (b) => (b.scope !== 'municipality' && b.split === rules.split) || (b.scope === 'torg' && b.split === 'meraapent'),
+        scopes: ['zone', 'module', 'torg'],
+        wanted: (period, b) => period === 'week' || (period === 'hour' && b.scope === 'torg' && b.split === 'meraapent'),
+      },
     );
-    const rows = rollUp(hours, o, ZONE);
     const ghostWeeks = sk.ghostWeeks ? await sk.ghostWeeks(weeks.map((w) => w.label)) : [];
     const result = recommend(rules, rows.filter((r) => r.period === 'week'), {
       torg: deps.torgs,
@@ -494,7 +518,6 @@ export function createRecommender(deps: MetricsRoutesDeps, sk: NonNullable<Effec
 }
 
 export function effectRoutes(deps: EffectRoutesDeps): AnyRoute[] {
-  const o: MetricsOptions = { ...DEFAULT_METRICS_OPTIONS, ...deps.options };
   const source = createHourSource(deps);
   const routes: AnyRoute[] = [];
   const ind = deps.indicators;
@@ -580,11 +603,10 @@ export function effectRoutes(deps: EffectRoutesDeps): AnyRoute[] {
           const toMs = weeks[weeks.length - 1]!.endMs;
           // dimension() reads module hour rows (the demand) and zone hour rows (which zones count heads), split `all`.
           const wanted = new Set(torgs.map((t) => t.id));
-          const { hours, computedDays, missingDays } = await source(
+          const { rows: hourRows, computedDays, missingDays } = await source(
             { startMs: fromMs, endMs: toMs },
-            (b) => (b.scope === 'module' || b.scope === 'zone') && b.split === 'all' && wanted.has(b.torg ?? ''),
+            { keep: (b) => (b.scope === 'module' || b.scope === 'zone') && b.split === 'all' && wanted.has(b.torg ?? ''), scopes: ['module', 'zone'], wanted: (period) => period === 'hour' },
           );
-          const hourRows = rollUp(hours, o, ZONE).filter((r) => r.period === 'hour');
           const out: Dimensioning[] = [];
           for (const torg of torgs) {
             const modules = [...new Set(torg.zones.map((z) => z.module))].filter((m) => (q.module === undefined ? !sk.rules.modules || sk.rules.modules.includes(m) : m === q.module));

@@ -16,7 +16,7 @@ import { localDay, localIsoWeek, localMonth } from '../../devices/torg/opening-h
 import type { Torg } from '../../devices/torg/torg-config.schema.ts';
 import type { PointWriter } from '../../ingest/point-writer.ts';
 import { rowValues } from './accumulator.ts';
-import { hourBucketToLine } from './agg-hourly.ts';
+import { hourBucketsToLines } from './agg-hourly.ts';
 import type { MetricsStore } from './influx-metrics-reader.ts';
 import type { MetricRow } from './metric-row.schema.ts';
 import { computeHourBuckets, DEFAULT_METRICS_OPTIONS, hourLabel, rollUp } from './metrics-engine.ts';
@@ -108,7 +108,7 @@ export async function recomputeDay(deps: RecomputeDeps, date: string): Promise<R
   }
 
   await deps.store.deleteAggHourly(day.startMs, day.endMs);
-  const lines = hours.map(hourBucketToLine);
+  const lines = hourBucketsToLines(hours);
   const outcome = await deps.writer.write(lines);
   if (outcome.rejected.length > 0) {
     throw new PlatformError('E_INFLUX_REJECTED', `${outcome.rejected.length} agg_hourly points refused, first: ${outcome.rejected[0]!.reason}`);

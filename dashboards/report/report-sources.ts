@@ -12,7 +12,7 @@ import { DEADLETTER_MEASUREMENT, RP_RAW } from '../../devices/contract/influx-la
 import { localMonth } from '../../devices/torg/opening-hours.ts';
 import type { BookingsQuery, BookingsResponse } from '../bookings/bookings-routes.ts';
 import type { InfluxQuery } from '../indicators/indicator-store.ts';
-import { DEFAULT_METRICS_OPTIONS, rollUp, rulesOf, type MetricsOptions } from '../metrics/metrics-engine.ts';
+import { DEFAULT_METRICS_OPTIONS, rulesOf, type MetricsOptions } from '../metrics/metrics-engine.ts';
 import { createHourSource, createIndicatorComputer, createRecommender, parseLocalPeriod, storedAsResult, type EffectRoutesDeps } from '../metrics/metrics-routes.ts';
 import type { DeadLetterCount, ReportSources } from './build-report.ts';
 
@@ -70,8 +70,10 @@ export function createReportSources(deps: ReportSourcesDeps): ReportSources {
       const month = monthOf(label);
       const prev = localMonth(month.startMs - 1, ZONE);
       // Zones are not in the report; their hours are most of the stored points.
-      const { hours, computedDays, missingDays } = await source({ startMs: prev.startMs, endMs: month.endMs }, (b) => b.scope !== 'zone');
-      const rows = rollUp(hours, o, ZONE).filter((r) => r.period === 'month' || r.period === 'day');
+      const { rows, computedDays, missingDays } = await source(
+        { startMs: prev.startMs, endMs: month.endMs },
+        { scopes: ['module', 'torg', 'municipality'], wanted: (period) => period === 'month' || period === 'day' },
+      );
       return { rows, rules: rulesOf(o), computedDays, missingDays };
     },
 

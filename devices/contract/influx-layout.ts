@@ -116,7 +116,9 @@ export const ALERT_MEASUREMENT = {
 /**
  * Hourly usage metrics (issue 6, dashboards/metrics), computed by the platform from raw readings and
  * written to RP_AGGREGATES (kept indefinitely, while raw readings expire with RP_RAW). One point per
- * scope × hour × split at the hour's start. The fields are the mergeable sums days, weeks and months
+ * scope × hour × split at the hour's start, for the splits with time in the hour; the `all` point
+ * (open time) of a wholly closed hour is empty and is not written when the hour's `closed` point is
+ * (dashboards/metrics/agg-hourly.ts hourBucketsToLines; the reader restores it). The fields are the mergeable sums days, weeks and months
  * are rolled up from (dashboards/metrics/accumulator.ts), plus the hour's own derived values for
  * Grafana. A field is absent where the value is undefined (InfluxDB has no null). The municipality
  * row has no `torg` tag (InfluxDB 1.x drops empty tag values). Recomputing rewrites the same points
