@@ -2,6 +2,7 @@
  * Ingest configuration, read from the environment once at start-up (ingest/main.ts) and validated
  * with zod. A bad value stops the service with E_CONFIG_INVALID naming the variable.
  */
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { PlatformError } from '../devices/contract/errors.ts';
 import { filters } from '../devices/contract/mqtt-topics.ts';
@@ -24,6 +25,12 @@ export const ingestEnvSchema = z.object({
   INGEST_MQTT_URL: z.url().default('mqtt://127.0.0.1:1883'),
   INGEST_MQTT_USERNAME: optionalString,
   INGEST_MQTT_PASSWORD: optionalString,
+  /**
+   * PEM file of the CA certificate(s) the broker's TLS certificate must chain to (mqtts://, wss://),
+   * in place of Node's default trust store: a private CA (deploy/init-secrets.sh) is trusted for the
+   * broker connections only, not for every TLS client in the process (as NODE_EXTRA_CA_CERTS would).
+   */
+  INGEST_MQTT_CA_FILE: optionalString,
   /**
    * Stable client id. The persistent session (and the messages the broker queues while we are away)
    * belongs to this id, so it must survive restarts: set it per instance in deployment.
@@ -198,4 +205,23 @@ export function assertSecureOrDevelopment(c: IngestConfig): void {
   if (problems.length > 0) {
     throw new PlatformError('E_CONFIG_INVALID', `security is off and INGEST_MODE is production; fix or set INGEST_MODE=development: ${problems.join('; ')}`);
   }
+}
+
+/**
+ * TLS options of every broker connection the ingest makes: the CA of INGEST_MQTT_CA_FILE, if set.
+ * Read when a connection is made (the service reads it first thing, so a missing or unreadable file
+ * stops the start, naming the variable); loadIngestConfig itself reads no files.
+ */
+export function mqttTlsOptions(c: Pick<IngestConfig, 'INGEST_MQTT_CA_FILE'>): { ca?: Buffer } {
+  if (c.INGEST_MQTT_CA_FILE === undefined) return {};
+  let ca: Buffer;
+  try {
+    ca = readFileSync(c.INGEST_MQTT_CA_FILE);
+  } catch (err) {
+    throw new PlatformError('E_CONFIG_INVALID', `INGEST_MQTT_CA_FILE ${c.INGEST_MQTT_CA_FILE}: ${(err as Error).message}`);
+  }
+  if (!ca.toString('utf8').includes('-----BEGIN CERTIFICATE-----')) {
+    throw new PlatformError('E_CONFIG_INVALID', `INGEST_MQTT_CA_FILE ${c.INGEST_MQTT_CA_FILE}: not a PEM certificate`);
+  }
+  return { ca };
 }

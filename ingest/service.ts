@@ -53,7 +53,7 @@ import { directoryFromBroker, startControlPlane, type ControlPlane } from './con
 import { DeviceDirectory } from './control/device-directory.ts';
 import { RegistryPlaceCache } from './control/place-cache.ts';
 import { registryRoutes } from './control/registry-routes.ts';
-import { assertSecureOrDevelopment, type IngestConfig } from './config.ts';
+import { assertSecureOrDevelopment, mqttTlsOptions, type IngestConfig } from './config.ts';
 import { InfluxWriter } from './influx-writer.ts';
 import { LivenessTracker } from './liveness/liveness.ts';
 import { influxWriteOptions, startIngest, type IngestHandle } from './writer.ts';
@@ -133,6 +133,7 @@ async function connectMqtt(c: IngestConfig, clientId: string, creds: { username?
     clean: true,
     reconnectPeriod: 1000,
     keepalive: c.INGEST_MQTT_KEEPALIVE_S,
+    ...mqttTlsOptions(c),
     ...(creds.username ? { username: creds.username } : {}),
     ...(creds.password ? { password: creds.password } : {}),
   });
@@ -140,6 +141,7 @@ async function connectMqtt(c: IngestConfig, clientId: string, creds: { username?
 
 export async function startService(config: IngestConfig, deps: ServiceDeps = {}): Promise<ServiceHandle> {
   assertSecureOrDevelopment(config);
+  mqttTlsOptions(config); // an unusable INGEST_MQTT_CA_FILE stops the start here, before anything connects
   const now = deps.now ?? Date.now;
   const log = deps.logger ?? pino({ level: config.INGEST_LOG_LEVEL, redact: LOG_REDACT, base: { service: 'ingest', instance: config.INGEST_CLIENT_ID } });
   if (config.INGEST_MODE === 'development') log.warn('INGEST_MODE=development: security checks are not enforced');
@@ -233,7 +235,7 @@ export async function startService(config: IngestConfig, deps: ServiceDeps = {})
         now,
         logger: log.child({ part: 'provisioning' }),
         metrics: createProvisioningMetrics([metricsRegistry]),
-        probe: { url: config.INGEST_MQTT_URL },
+        probe: { url: config.INGEST_MQTT_URL, ...mqttTlsOptions(config) },
       });
       const p = provisioning;
       cleanups.push(() => p.stop());

@@ -10,7 +10,7 @@ import mqtt from 'mqtt';
 import { pino, type Logger } from 'pino';
 import { filters, parseDeviceBirthTopic, topics } from '../devices/contract/mqtt-topics.ts';
 import { Batcher } from './batcher.ts';
-import type { IngestConfig } from './config.ts';
+import { mqttTlsOptions, type IngestConfig } from './config.ts';
 import { DeadLetterSink } from './dead-letter.ts';
 import { DeferredAck } from './deferred-ack.ts';
 import { startIngestHttp } from './http-server.ts';
@@ -94,6 +94,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
     resubscribe: false,
     username: config.INGEST_MQTT_USERNAME,
     password: config.INGEST_MQTT_PASSWORD,
+    ...mqttTlsOptions(config),
     properties: { sessionExpiryInterval: config.INGEST_SESSION_EXPIRY_S, receiveMaximum: config.INGEST_RECEIVE_MAXIMUM },
     will: { topic: topics.ingestState(config.INGEST_CLIENT_ID), payload: Buffer.from('{"online":false}'), qos: 1, retain: true },
   });

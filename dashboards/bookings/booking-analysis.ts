@@ -40,13 +40,15 @@ export function bookingRulesOf(o: BookingAnalysisOptions): BookingAnalysisResult
       `A booked slot is a ghost when the room had no presence at any reported moment of it, and presence was reported for at least ` +
       `${Math.round(o.minSlotCoverage * 100)} % of the slot and at least ${o.ghostMinutes} minutes. Any presence makes it used. Otherwise it is unknown, never a ghost. ` +
       `Ghost share = ghosts ÷ slots that are used or ghost.`,
-    bookedHours: 'Booked hours are the union of slots within the torg\'s open time (staffed + meråpent); booked time while closed is reported apart.',
+    bookedHours:
+      "Booked hours are the union of slots within the torg's open time (staffed + meråpent), for a room and for each booking category in it; booked time while closed is reported apart.",
     unbookedUse: 'Unbooked use is occupied time with presence reporting outside every slot, within open time (closed time reported apart).',
     ratio: 'Booking-to-occupancy ratio = occupied hours ÷ booked hours, both over open time with presence reporting; above 1 means more use than bookings.',
     attendance:
       `Attendance of a slot = the room's peak head count (Σ count of its presence sensors, highest value held for any positive duration) during the slot's reported time; ` +
       `null when no reading held during the slot carries a count (presence-only room) or presence was reported for less than ${Math.round(o.minSlotCoverage * 100)} % of the slot. ` +
-      `A category's attendance = Σ attendance of its slots that have one; null when it has slots and none has one; 0 when it has no slots.`,
+      `A category's attendance = Σ attendance of its meetings that have one; overlapping slots of one category in one room are one meeting, whose attendance is the highest of theirs. ` +
+      `Null when the category has slots and none has an attendance; 0 when it has no slots.`,
     presence:
       'Presence follows the metrics engine: a reading holds until the next one of that sensor, never beyond its reporting window; a room reports when all its presence sensors do; occupied when Σ count (or 1 per occupied sensor without count) > 0.',
   };
@@ -148,20 +150,38 @@ class SpanCursor<T extends Span> {
   }
 }
 
-function categoryOf(id: string, details: readonly SlotAnalysis[]): CategoryAnalysis {
+/**
+ * A category's figures in one room. Overlapping slots of one category are one meeting (the same
+ * meeting in two feeds, or a series and an edited instance of it): their booked time counts once,
+ * and their attendance is the highest of theirs, which is the room's peak over their union.
+ */
+function categoryOf(id: string, details: readonly SlotAnalysis[], open: readonly Span[], fromMs: number, toMs: number): CategoryAnalysis {
   const of = details.filter((d) => d.bookingCategories.includes(id));
-  const counted = of.filter((d) => d.attendance !== null);
+  const openHours = (spans: readonly Span[]): number => hours(spans.reduce((t, s) => t + overlap(open, s.startMs, s.endMs), 0));
+  // Meetings: groups of the category's slots whose clipped spans overlap, in time order.
+  const clipped = of
+    .map((d) => ({ d, startMs: Math.max(d.startMs, fromMs), endMs: Math.min(d.endMs, toMs) }))
+    .sort((x, y) => x.startMs - y.startMs);
+  const meetings: { endMs: number; attendance: number | null }[] = [];
+  for (const c of clipped) {
+    const last = meetings[meetings.length - 1];
+    if (last && c.startMs < last.endMs) {
+      last.endMs = Math.max(last.endMs, c.endMs);
+      if (c.d.attendance !== null) last.attendance = Math.max(last.attendance ?? 0, c.d.attendance);
+    } else meetings.push({ endMs: c.endMs, attendance: c.d.attendance });
+  }
+  const counted = meetings.filter((m) => m.attendance !== null);
   return {
     id,
     slots: of.length,
-    bookedHours: of.reduce((t, d) => t + d.bookedOpenHours, 0),
-    usedBookedHours: of.filter((d) => d.status === 'used').reduce((t, d) => t + d.bookedOpenHours, 0),
+    bookedHours: openHours(unionClipped(of, fromMs, toMs)),
+    usedBookedHours: openHours(unionClipped(of.filter((d) => d.status === 'used'), fromMs, toMs)),
     ghosts: of.filter((d) => d.status === 'ghost').length,
-    // Slots without a head count are left out of the sum rather than making it null, so one room
+    // Meetings without a head count are left out of the sum rather than making it null, so one room
     // without a counter does not hide the others' attendance; slotsWithAttendance shows the gap.
     // With no slots at all nobody attended, which is 0, not unknown.
-    attendance: of.length === 0 ? 0 : counted.length === 0 ? null : counted.reduce((t, d) => t + d.attendance!, 0),
-    slotsWithAttendance: counted.length,
+    attendance: of.length === 0 ? 0 : counted.length === 0 ? null : counted.reduce((t, m) => t + m.attendance!, 0),
+    slotsWithAttendance: of.filter((d) => d.attendance !== null).length,
   };
 }
 
@@ -279,7 +299,7 @@ function analyseZone(
     unbookedUseHoursClosed: hours(unbookedClosed),
     bookingToOccupancyRatio: bookedOpenReported > 0 ? occupiedOpenReported / bookedOpenReported : null,
     bookedTimeOccupiedShare: bookedOpenReported > 0 ? bookedOpenOccupied / bookedOpenReported : null,
-    categories: [...new Set([...categoryIds, ...details.flatMap((d) => d.bookingCategories)])].map((id) => categoryOf(id, details)),
+    categories: [...new Set([...categoryIds, ...details.flatMap((d) => d.bookingCategories)])].map((id) => categoryOf(id, details, open, fromMs, toMs)),
     completeness,
     lowCompleteness: completeness !== null && completeness < o.completenessThreshold,
     slotDetails: details,

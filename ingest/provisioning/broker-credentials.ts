@@ -214,7 +214,7 @@ export async function reloadBroker(how: BrokerReload): Promise<void> {
  * gateway only once the broker accepts the new password, so the gateway's first connect cannot race
  * the reload: this connects with the credential until CONNACK is success or `timeoutMs` passes.
  */
-export async function awaitBrokerAccepts(opts: { url: string; username: string; password: string; timeoutMs?: number; intervalMs?: number }): Promise<boolean> {
+export async function awaitBrokerAccepts(opts: { url: string; username: string; password: string; timeoutMs?: number; intervalMs?: number; ca?: Buffer }): Promise<boolean> {
   const intervalMs = opts.intervalMs ?? 50;
   // Counted in attempts rather than against a clock: each refused attempt returns at once on loopback.
   const attempts = Math.max(1, Math.ceil((opts.timeoutMs ?? 5_000) / intervalMs));
@@ -224,6 +224,7 @@ export async function awaitBrokerAccepts(opts: { url: string; username: string; 
         username: opts.username,
         password: opts.password,
         clientId: `probe-${randomBytes(6).toString('hex')}`,
+        ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
         reconnectPeriod: 0,
         connectTimeout: 5_000,
         clean: true,

@@ -64,7 +64,8 @@ export interface ProvisioningServiceOptions {
    * Before answering, connect with the issued credential until the broker accepts it (the reload is
    * applied asynchronously); null skips it (a broker the service cannot reach directly).
    */
-  probe: { url: string; timeoutMs?: number } | null;
+  /** Where the new credential is tried before it is handed out; `ca` as for the ingest's own broker connections. */
+  probe: { url: string; timeoutMs?: number; ca?: Buffer } | null;
   /** Requests waiting beyond this are answered E_PROVISION_UNAVAILABLE (retriable). Default 100. */
   maxQueue?: number;
   /** Shared-subscription group (default `provisioning`). */
@@ -153,7 +154,7 @@ export async function startProvisioningService(opts: ProvisioningServiceOptions)
     }
     await opts.registry.upsertGateway({ torg, id: gateway, credentialsRef: issued.username });
     await opts.authSync.sync();
-    if (opts.probe && !(await awaitBrokerAccepts({ url: opts.probe.url, username: issued.username, password: issued.password, ...(opts.probe.timeoutMs !== undefined ? { timeoutMs: opts.probe.timeoutMs } : {}) }))) {
+    if (opts.probe && !(await awaitBrokerAccepts({ url: opts.probe.url, username: issued.username, password: issued.password, ...(opts.probe.timeoutMs !== undefined ? { timeoutMs: opts.probe.timeoutMs } : {}), ...(opts.probe.ca !== undefined ? { ca: opts.probe.ca } : {}) }))) {
       throw new PlatformError('E_MQTT_UNAVAILABLE', `the broker did not accept the new credential of ${torg}/${gateway} after reload`);
     }
     log.info({ torg, gateway, clientId: job.clientId, username: issued.username, reprovisioned: existing !== null, agent: parsed.data.agent }, 'gateway provisioned');

@@ -76,8 +76,9 @@ describe('deploy/docker-compose.yml', () => {
     expect(config.INGEST_INFLUX_DB).toBe(INFLUX_DB_DEFAULT);
     expect(config.INGEST_INFLUX_RP).toBe(RP_RAW);
     expect(config.INGEST_MQTT_URL).toMatch(/^mqtts:\/\/mosquitto:8883$/);
-    // Node adds this CA to its trust store for the mqtts connection (no INGEST_ option exists for it).
-    expect(mountAt(ingest, ingest.environment['NODE_EXTRA_CA_CERTS'] ?? '').source).toBe('./secrets/tls/ca.pem');
+    // The broker's private CA, for the broker connections only; not added to Node's trust store.
+    expect(mountAt(ingest, ingest.environment['INGEST_MQTT_CA_FILE'] ?? '').source).toBe('./secrets/tls/ca.pem');
+    expect(ingest.environment['NODE_EXTRA_CA_CERTS']).toBeUndefined();
   });
 
   it('runs broker init on the registry and auth volumes the ingest uses', () => {

@@ -6,7 +6,7 @@
  * of init-secrets.sh; only what Docker would provide is rewritten: container paths become the host
  * folders standing for their bind mounts and named volumes, the service names `mosquitto` and
  * `influxdb` become loopback ports, and listen addresses and ports become free loopback ones. So the
- * production mode checks, the TLS trust through NODE_EXTRA_CA_CERTS, the broker users of broker-init,
+ * production mode checks, the TLS trust through INGEST_MQTT_CA_FILE, the broker users of broker-init,
  * the reload through the broker's pid_file and the gateway's bootstrap provisioning run as deployed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -114,7 +114,7 @@ describe('the compose file’s ingest and example gateway, outside Docker', () =
     const apiPort = await freePort();
     ingestEnv = {};
     for (const [k, v] of Object.entries(e)) {
-      if (v.startsWith('/') && (k.startsWith('INGEST_') || k === 'NODE_EXTRA_CA_CERTS')) ingestEnv[k] = hostPath(ingestSvc, v);
+      if (v.startsWith('/') && k.startsWith('INGEST_')) ingestEnv[k] = hostPath(ingestSvc, v);
       else ingestEnv[k] = v;
     }
     Object.assign(ingestEnv, {

@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultIngestConfig, loadIngestConfig } from '../../ingest/config.ts';
+import { defaultIngestConfig, loadIngestConfig, mqttTlsOptions } from '../../ingest/config.ts';
 
 describe('ingest configuration', () => {
   it('documents every variable in the README', () => {
@@ -26,5 +28,21 @@ describe('ingest configuration', () => {
     const c = loadIngestConfig({ INGEST_SHARE_GROUP: 'ingest', INGEST_RECEIVE_MAXIMUM: '500' });
     expect(c.INGEST_SHARE_GROUP).toBe('ingest');
     expect(c.INGEST_RECEIVE_MAXIMUM).toBe(500);
+  });
+
+  it('reads the broker CA of INGEST_MQTT_CA_FILE, and refuses a missing or non-PEM file naming the variable', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'itorg-ca-'));
+    try {
+      const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+      writeFileSync(join(dir, 'ca.pem'), pem);
+      writeFileSync(join(dir, 'key.txt'), 'not a certificate');
+      const c = loadIngestConfig({ INGEST_MQTT_CA_FILE: join(dir, 'ca.pem') });
+      expect(mqttTlsOptions(c).ca?.toString()).toBe(pem);
+      expect(mqttTlsOptions(loadIngestConfig({}))).toEqual({});
+      expect(() => mqttTlsOptions(loadIngestConfig({ INGEST_MQTT_CA_FILE: join(dir, 'missing.pem') }))).toThrow(/E_CONFIG_INVALID.*INGEST_MQTT_CA_FILE .*missing\.pem/);
+      expect(() => mqttTlsOptions(loadIngestConfig({ INGEST_MQTT_CA_FILE: join(dir, 'key.txt') }))).toThrow(/INGEST_MQTT_CA_FILE .*not a PEM certificate/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -260,4 +260,29 @@ describe('attendance: peak head count per slot (Tue 2026-10-20, open 06:00Z–14
     expect(result.rules.attendance).toContain('peak head count');
     expect(bookingAnalysisResultSchema.safeParse(JSON.parse(JSON.stringify(result))).success).toBe(true);
   });
+
+  it('overlapping slots of one category are one meeting: booked time once, attendance the highest', () => {
+    // Folkemøtet B (10–11Z, peak 20) booked again in a second feed, and a 10:30–11:00Z slot of the
+    // same category, in which the room was empty (the 15 of 10:20 holds until 10:30).
+    const twice = analyseBookings({
+      torgs: [torg],
+      fromMs,
+      toMs,
+      slots: [
+        slot('B-folkemote', '2026-10-20T10:00:00Z', '2026-10-20T11:00:00Z', [LD]),
+        slot('B-folkemote-kopi', '2026-10-20T10:00:00Z', '2026-10-20T11:00:00Z', [LD]),
+        slot('B-andre-halvdel', '2026-10-20T10:30:00Z', '2026-10-20T11:00:00Z', [LD, 'lokal-gruppe']),
+      ],
+      presence: new Map([['test-torg/fjorden', presenceTimeline(fjordenSamples, fromMs, toMs)]]),
+      categories: ['lokal-gruppe', LD],
+    });
+    const details = Object.fromEntries(twice.zones[0]!.slotDetails.map((d) => [d.uid, [d.status, d.attendance]]));
+    expect(details).toEqual({ 'B-folkemote': ['used', 20], 'B-folkemote-kopi': ['used', 20], 'B-andre-halvdel': ['ghost', 0] });
+    expect(twice.zones[0]!.categories).toEqual([
+      // The 10:30–11:00Z slot alone: half an hour, nobody there.
+      { id: 'lokal-gruppe', slots: 1, bookedHours: 0.5, usedBookedHours: 0, ghosts: 1, attendance: 0, slotsWithAttendance: 1 },
+      // One meeting 10–11Z: 1 booked hour (not 2.5), attendance max(20, 20, 0) = 20 (not 40).
+      { id: LD, slots: 3, bookedHours: 1, usedBookedHours: 1, ghosts: 1, attendance: 20, slotsWithAttendance: 3 },
+    ]);
+  });
 });
