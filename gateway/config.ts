@@ -17,7 +17,7 @@ import { PlatformError } from '../devices/contract/errors.ts';
 import { provisioningKeySchema } from '../devices/contract/provisioning.schema.ts';
 import { MAX_READINGS_PER_ENVELOPE, slugSchema } from '../devices/contract/reading.schema.ts';
 import { DEFAULT_MAX_AGE_MS } from '../devices/contract/validate.ts';
-import { credentialSecretSchema, NODE_RED_DEFAULT_HOST, nodeRedAdminAuthSchema, unsafeHostProblem } from './node-red/node-red-settings.ts';
+import { credentialSecretSchema, NODE_RED_DEFAULT_HOST, nodeRedAdminAuthSchema, nodeRedHttpNodeAuthSchema, unsafeHostProblem } from './node-red/node-red-settings.ts';
 import { MQTT_FORMATS } from './sources/formats.ts';
 import { reportIntervalSchema } from './sources/model-resolver.ts';
 
@@ -84,6 +84,8 @@ const noderedSourceSchema = z
     host: z.string().min(1).optional(),
     /** Editor login (Node-RED adminAuth, bcrypt password hashes): gateway/node-red/node-red-settings.ts. */
     adminAuth: nodeRedAdminAuthSchema.optional(),
+    /** Login for the flows' http-in endpoints under /api (bcrypt hash), which adminAuth does not cover. */
+    httpNodeAuth: nodeRedHttpNodeAuthSchema.optional(),
     /** Key that encrypts the flows' credentials; GATEWAY_NODE_RED_CREDENTIAL_SECRET may hold it instead. */
     credentialSecret: credentialSecretSchema.optional(),
   })

@@ -16,8 +16,9 @@
  * "Cannot read properties of undefined (reading 'stack')" and no http-in route was registered.
  */
 import { existsSync } from 'node:fs';
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +28,7 @@ import type { Clock } from '../clock.ts';
 import type { UplinkState } from '../metrics.ts';
 import type { ClockPlausibility } from '../normalize.ts';
 import type { Outbox } from '../outbox/outbox.ts';
-import { NODE_RED_CREDENTIAL_SECRET_ENV, NODE_RED_DEFAULT_HOST, unsafeHostProblem } from './node-red-settings.ts';
+import { isLoopbackHost, NODE_RED_CREDENTIAL_SECRET_ENV, NODE_RED_DEFAULT_HOST, unsafeHostProblem } from './node-red-settings.ts';
 
 /** The package folder: Node-RED loads it as a module through its package.json "node-red" section. */
 const PACKAGE_DIR = dirname(fileURLToPath(import.meta.url));
@@ -42,8 +43,42 @@ interface NodeRedRuntime {
 }
 
 /** The part of an Express 4 application used here. */
+type Middleware = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
 interface Express4App extends RequestListener {
-  use(path: string, handler: RequestListener): unknown;
+  use(path: string, ...handlers: (RequestListener | Middleware)[]): unknown;
+}
+
+/**
+ * Basic auth in front of the http-in endpoints for Node-RED's `httpNodeAuth`. Node-RED applies that
+ * setting in its launcher (node-red/red.js basicAuthMiddleware), not in the runtime an embedder
+ * starts, so the embedder must. Same behaviour: OPTIONS passes (CORS pre-flight), anything else
+ * needs the user and a password matching the bcrypt hash (bcryptjs, as node-red resolves it), else
+ * 401 with a Basic challenge; the last accepted password is remembered so that each request does not
+ * pay for a bcrypt comparison.
+ */
+function basicAuth(nodeRedRequire: NodeJS.Require, auth: { user: string; pass: string }): Middleware {
+  const bcrypt = createRequire(nodeRedRequire.resolve('node-red'))('bcryptjs') as { compareSync(password: string, hash: string): boolean };
+  const digest = (x: string): Buffer => createHash('sha256').update(x, 'utf8').digest();
+  const same = (a: string, b: string): boolean => timingSafeEqual(digest(a), digest(b));
+  let accepted: string | undefined;
+  return (req, res, next) => {
+    if (req.method === 'OPTIONS') return next();
+    // RFC 7617 §2: "Basic" base64(user-id ":" password); the user id cannot contain a colon.
+    const m = /^basic +([A-Za-z0-9+/=]+) *$/i.exec(req.headers.authorization ?? '');
+    const decoded = m ? Buffer.from(m[1]!, 'base64').toString('utf8') : '';
+    const colon = decoded.indexOf(':');
+    const user = colon >= 0 ? decoded.slice(0, colon) : '';
+    const password = colon >= 0 ? decoded.slice(colon + 1) : '';
+    const ok = m !== null && colon >= 0 && same(user, auth.user) && ((accepted !== undefined && same(password, accepted)) || bcrypt.compareSync(password, auth.pass));
+    if (!ok) {
+      res.statusCode = 401;
+      res.setHeader('WWW-Authenticate', 'Basic realm="Authorization Required"');
+      res.end('Unauthorized');
+      return;
+    }
+    accepted = password;
+    next();
+  };
 }
 
 /** Express as node-red itself resolves it (its package.json pins ^4), whatever the gateway uses. */
@@ -70,6 +105,8 @@ export interface EmbeddedNodeRedOptions {
   credentialSecret?: string;
   /** Node-RED adminAuth (https://nodered.org/docs/user-guide/runtime/securing-node-red). */
   adminAuth?: Record<string, unknown>;
+  /** Basic auth for the http-in endpoints under /api (Node-RED's `httpNodeAuth`: user and bcrypt hash). */
+  httpNodeAuth?: { user: string; pass: string };
 }
 
 export interface EmbeddedNodeRed {
@@ -154,7 +191,13 @@ export async function startEmbeddedNodeRed(opts: EmbeddedNodeRedOptions): Promis
   }
   RED.init(server, settings);
   app.use('/', RED.httpAdmin);
-  app.use('/api', RED.httpNode);
+  if (opts.httpNodeAuth !== undefined) app.use('/api', basicAuth(localRequire, opts.httpNodeAuth), RED.httpNode);
+  else {
+    app.use('/api', RED.httpNode);
+    if (!isLoopbackHost(host)) {
+      opts.logger.warn({ host }, 'node-red: no httpNodeAuth, so http-in endpoints under /api answer anyone who reaches this address; set httpNodeAuth to require a login');
+    }
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     // net.Server.listen takes a bare IPv6 address, not the bracketed URL form.

@@ -62,6 +62,19 @@ export const nodeRedAdminAuthSchema = z
 export type NodeRedAdminAuthConfig = z.infer<typeof nodeRedAdminAuthSchema>;
 
 /**
+ * Login for the flows' http-in endpoints under /api (Node-RED's `httpNodeAuth`): adminAuth guards the
+ * editor only, and an http-in flow that feeds the outbox would otherwise take readings from anyone
+ * who reaches the port.
+ */
+export const nodeRedHttpNodeAuthSchema = z
+  .object({
+    username: z.string().min(1).regex(/^[^:]*$/, 'must not contain ":" (RFC 7617 §2)'),
+    passwordHash: z.string().regex(BCRYPT_HASH, 'must be a bcrypt hash ($2b$10$…); make one with `npx node-red admin hash-pw`'),
+  })
+  .strict();
+export type NodeRedHttpNodeAuthConfig = z.infer<typeof nodeRedHttpNodeAuthSchema>;
+
+/**
  * Node-RED hashes any string into its AES key (sha256, @node-red/runtime/lib/nodes/credentials.js);
  * the minimum only keeps a guessable word out.
  */
@@ -99,17 +112,19 @@ export function unsafeHostProblem(host: string, adminAuth: unknown): string | un
 export interface NodeRedSourceSettings {
   host?: string | undefined;
   adminAuth?: NodeRedAdminAuthConfig | undefined;
+  httpNodeAuth?: NodeRedHttpNodeAuthConfig | undefined;
   credentialSecret?: string | undefined;
 }
 
 export function embeddedNodeRedSecurity(
   source: NodeRedSourceSettings,
   env: Readonly<Record<string, string | undefined>>,
-): { host?: string; adminAuth?: Record<string, unknown>; credentialSecret?: string } {
+): { host?: string; adminAuth?: Record<string, unknown>; httpNodeAuth?: { user: string; pass: string }; credentialSecret?: string } {
   const credentialSecret = resolveCredentialSecret(source.credentialSecret, env);
   return {
     ...(source.host !== undefined ? { host: source.host } : {}),
     ...(source.adminAuth !== undefined ? { adminAuth: toNodeRedAdminAuth(source.adminAuth) } : {}),
+    ...(source.httpNodeAuth !== undefined ? { httpNodeAuth: { user: source.httpNodeAuth.username, pass: source.httpNodeAuth.passwordHash } } : {}),
     ...(credentialSecret !== undefined ? { credentialSecret } : {}),
   };
 }

@@ -81,6 +81,13 @@ describe('nodered source config', () => {
     expect(err.message).toContain('bcrypt');
   });
 
+  it('takes an httpNodeAuth login with a bcrypt hash, and refuses a plaintext password or a colon in the user', () => {
+    const s = noderedSource(configWith({ httpNodeAuth: { username: 'sensorsky', passwordHash: HASH } }));
+    expect(embeddedNodeRedSecurity(s, {})).toEqual({ httpNodeAuth: { user: 'sensorsky', pass: HASH } });
+    expect(configError(configWith({ httpNodeAuth: { username: 'sensorsky', passwordHash: 'hemmelig' } })).message).toContain('sources.0.httpNodeAuth.passwordHash');
+    expect(configError(configWith({ httpNodeAuth: { username: 'a:b', passwordHash: HASH } })).message).toContain('sources.0.httpNodeAuth.username');
+  });
+
   it('refuses a short credentialSecret and unknown keys', () => {
     expect(configError(configWith({ credentialSecret: 'kort' })).message).toContain('sources.0.credentialSecret');
     expect(configError(configWith({ adminPassword: 'x' })).message).toContain('adminPassword');
