@@ -4,17 +4,15 @@
  * reader restores it), through a real InfluxDB 1.6; and how a stored answer that does not fit the
  * layout is refused.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { PlatformError } from '../../../devices/contract/errors.ts';
 import { AGG_HOURLY_MEASUREMENT, RP_AGGREGATES } from '../../../devices/contract/influx-layout.ts';
 import { emptyAccumulator } from '../../../dashboards/metrics/accumulator.ts';
 import { hourBucketsFromSeries, hourBucketsToLines } from '../../../dashboards/metrics/agg-hourly.ts';
-import { InfluxMetricsReader } from '../../../dashboards/metrics/influx-metrics-reader.ts';
 import { computeHourBuckets } from '../../../dashboards/metrics/metrics-engine.ts';
 import type { HourBucket, PresenceSample } from '../../../dashboards/metrics/metrics-engine.ts';
 import { influxSeriesQuery } from '../../../dashboards/influx-query.ts';
-import { InfluxWriter } from '../../../ingest/influx-writer.ts';
-import { startInfluxDB, type InfluxHandle } from '../../support/services.ts';
+import { useAggStore } from './agg-store-fixture.ts';
 import { assignments, makeTorg, t } from './fixture-torg.ts';
 
 const torg = makeTorg();
@@ -58,25 +56,15 @@ describe('hourBucketsToLines', () => {
 });
 
 describe('agg_hourly round trip (real InfluxDB)', () => {
-  let influx: InfluxHandle;
-  let agg: InfluxWriter;
-  let reader: InfluxMetricsReader;
+  const store = useAggStore();
   beforeAll(async () => {
-    influx = await startInfluxDB();
-    agg = new InfluxWriter({ url: influx.url, db: influx.db, rp: RP_AGGREGATES, precision: 'ms' });
-    reader = new InfluxMetricsReader({ url: influx.url, db: influx.db });
-    const outcome = await agg.write(hourBucketsToLines(buckets));
-    expect(outcome.rejected).toEqual([]);
-  }, 60_000);
-  afterAll(async () => {
-    await agg?.close();
-    await influx?.dispose();
+    expect((await store.agg.write(hourBucketsToLines(buckets))).rejected).toEqual([]);
   });
 
   it('stores 195 points and reads back all 240 buckets the engine computed, equal field by field', async () => {
-    const [count] = await reader.query(`SELECT count("spanMs") FROM "${RP_AGGREGATES}"."${AGG_HOURLY_MEASUREMENT.measurement}"`);
+    const [count] = await store.reader.query(`SELECT count("spanMs") FROM "${RP_AGGREGATES}"."${AGG_HOURLY_MEASUREMENT.measurement}"`);
     expect(count?.['count']).toBe(195);
-    const stored = byKey(await reader.readAggHourly(day.fromMs, day.toMs));
+    const stored = byKey(await store.reader.readAggHourly(day.fromMs, day.toMs));
     expect(stored.size).toBe(240);
     expect(stored).toEqual(byKey(buckets));
     const restored = stored.get(keyOf({ ...buckets[0]!, scope: 'torg', scopeId: 'testtorg', hourStart: t('2026-11-24T03:00:00Z'), split: 'all' }))!;
@@ -84,20 +72,20 @@ describe('agg_hourly round trip (real InfluxDB)', () => {
   });
 
   it('scopes filter in InfluxDB, and days are handed over one at a time in time order', async () => {
-    const torgOnly = await reader.readAggHourly(day.fromMs, day.toMs, ['torg', 'municipality']);
+    const torgOnly = await store.reader.readAggHourly(day.fromMs, day.toMs, ['torg', 'municipality']);
     expect(torgOnly).toHaveLength(24 * 2 * 2);
     expect(new Set(torgOnly.map((b) => b.scope))).toEqual(new Set(['torg', 'municipality']));
-    expect(await reader.readAggHourly(day.fromMs, day.toMs, [])).toEqual([]);
+    expect(await store.reader.readAggHourly(day.fromMs, day.toMs, [])).toEqual([]);
     // 24-hour windows from `fromMs`: from 23 Nov 11Z, the stored day (23 Nov 23Z – 24 Nov 23Z) falls
     // into two windows, 23Z–10Z and 11Z–22Z, 12 hours each, handed over in that order.
     const seen: number[][] = [];
-    await reader.forEachAggHourlyDay(t('2026-11-23T11:00:00Z'), t('2026-11-25T11:00:00Z'), ['torg'], (buckets) => seen.push([...new Set(buckets.map((b) => b.hourStart))].sort((x, y) => x - y)));
+    await store.reader.forEachAggHourlyDay(t('2026-11-23T11:00:00Z'), t('2026-11-25T11:00:00Z'), ['torg'], (buckets) => seen.push([...new Set(buckets.map((b) => b.hourStart))].sort((x, y) => x - y)));
     expect(seen.map((hoursOfWindow) => hoursOfWindow.length)).toEqual([12, 12]);
     expect([seen[0]![0], seen[0]![11], seen[1]![0], seen[1]![11]]).toEqual(['2026-11-23T23', '2026-11-24T10', '2026-11-24T11', '2026-11-24T22'].map((h) => t(`${h}:00:00Z`)));
   });
 
   it('reads the GROUP BY form (tags per series) to the same buckets', async () => {
-    const series = await influxSeriesQuery({ url: influx.url, db: influx.db })(
+    const series = await influxSeriesQuery({ url: store.influx.url, db: store.influx.db })(
       `SELECT * FROM "${RP_AGGREGATES}"."${AGG_HOURLY_MEASUREMENT.measurement}" WHERE time >= ${day.fromMs}ms AND time < ${day.toMs}ms GROUP BY *`,
     );
     expect(series.length).toBeGreaterThan(1);

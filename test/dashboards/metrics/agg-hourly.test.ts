@@ -3,14 +3,12 @@
  * points only, read back as it was, and a module point stored before the field existed reads back as
  * null (unknown), which makes its day unknown as well.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGG_HOURLY_MEASUREMENT, RP_AGGREGATES } from '../../../devices/contract/influx-layout.ts';
+import { describe, expect, it } from 'vitest';
+import { AGG_HOURLY_MEASUREMENT } from '../../../devices/contract/influx-layout.ts';
 import { hourBucketToLine } from '../../../dashboards/metrics/agg-hourly.ts';
-import { InfluxMetricsReader } from '../../../dashboards/metrics/influx-metrics-reader.ts';
 import { computeHourBuckets, rollUp } from '../../../dashboards/metrics/metrics-engine.ts';
 import type { HourBucket, PresenceSample } from '../../../dashboards/metrics/metrics-engine.ts';
-import { InfluxWriter } from '../../../ingest/influx-writer.ts';
-import { startInfluxDB, type InfluxHandle } from '../../support/services.ts';
+import { useAggStore } from './agg-store-fixture.ts';
 import { assignments, makeTorg, t } from './fixture-torg.ts';
 
 const torg = makeTorg();
@@ -45,23 +43,12 @@ describe('agg_hourly line: peakRoomsInUse', () => {
 });
 
 describe('agg_hourly roundtrip of peakRoomsInUse (real InfluxDB)', () => {
-  let influx: InfluxHandle;
-  let agg: InfluxWriter;
-  let reader: InfluxMetricsReader;
-  beforeAll(async () => {
-    influx = await startInfluxDB();
-    agg = new InfluxWriter({ url: influx.url, db: influx.db, rp: RP_AGGREGATES, precision: 'ms' });
-    reader = new InfluxMetricsReader({ url: influx.url, db: influx.db });
-  }, 60_000);
-  afterAll(async () => {
-    await agg?.close();
-    await influx?.dispose();
-  });
+  const store = useAggStore();
 
   it('reads back 1 and 2 for the module, null for zones; the day is 2', async () => {
-    const outcome = await agg.write(buckets.map(hourBucketToLine));
+    const outcome = await store.agg.write(buckets.map(hourBucketToLine));
     expect(outcome.rejected).toEqual([]);
-    const stored = await reader.readAggHourly(day.fromMs, day.toMs);
+    const stored = await store.reader.readAggHourly(day.fromMs, day.toMs);
     expect(find(stored, 'module', 'testtorg/møterom', '2026-11-24T09:00:00Z').acc.roomsInUsePeak).toBe(1);
     expect(find(stored, 'module', 'testtorg/møterom', '2026-11-24T10:00:00Z').acc.roomsInUsePeak).toBe(2);
     // 11Z: not reported at all (the readings held to 10:25Z).
@@ -76,8 +63,8 @@ describe('agg_hourly roundtrip of peakRoomsInUse (real InfluxDB)', () => {
     const hour = t('2026-11-25T09:00:00Z');
     const old = `agg_hourly,scope=module,scopeId=testtorg/møterom,split=all,torg=testtorg spanMs=3600000.0,reportedMs=3600000.0,occMs=7200000.0,peak=3.0 ${hour}`;
     const fresh = { ...find(buckets, 'module', 'testtorg/møterom', '2026-11-24T10:00:00Z'), hourStart: t('2026-11-25T10:00:00Z') };
-    expect((await agg.write([old, hourBucketToLine(fresh)])).rejected).toEqual([]);
-    const stored = await reader.readAggHourly(t('2026-11-24T23:00:00Z'), t('2026-11-25T23:00:00Z'));
+    expect((await store.agg.write([old, hourBucketToLine(fresh)])).rejected).toEqual([]);
+    const stored = await store.reader.readAggHourly(t('2026-11-24T23:00:00Z'), t('2026-11-25T23:00:00Z'));
     const oldHour = find(stored, 'module', 'testtorg/møterom', '2026-11-25T09:00:00Z');
     expect(oldHour.acc.peak).toBe(3);
     expect(oldHour.acc.roomsInUsePeak).toBeNull();
