@@ -236,6 +236,11 @@ export async function startService(config: IngestConfig, deps: ServiceDeps = {})
         logger: log.child({ part: 'provisioning' }),
         metrics: createProvisioningMetrics([metricsRegistry]),
         probe: { url: config.INGEST_MQTT_URL, ...mqttTlsOptions(config) },
+        // A session up: a birth seen and no death since (stale = up but silent).
+        gatewayConnected: (torg, gateway) => {
+          const state = liveness.gatewayLiveness(torg, gateway, now());
+          return state === 'online' || state === 'stale';
+        },
       });
       const p = provisioning;
       cleanups.push(() => p.stop());

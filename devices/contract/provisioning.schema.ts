@@ -37,6 +37,13 @@ export const PROVISION_REFUSALS = {
   E_PROVISION_KEY_DISABLED: { retriable: false, en: 'the provisioning key has been disabled; ask an admin for the current key', nb: 'provisjoneringsnøkkelen er deaktivert; be en administrator om gjeldende nøkkel' },
   E_PROVISION_TORG_UNKNOWN: { retriable: false, en: 'the torg is not in the torg model', nb: 'torget finnes ikke i torgmodellen' },
   E_PROVISION_GATEWAY_DISABLED: { retriable: false, en: 'this gateway has been disabled by an admin', nb: 'denne gatewayen er deaktivert av en administrator' },
+  // Retriable: a gateway that lost its credential is provisioned once its old session has ended
+  // (the broker publishes its last will after 1.5 × keepalive), so backing off and asking again works.
+  E_PROVISION_GATEWAY_ONLINE: {
+    retriable: true,
+    en: 'this gateway is connected with its current credential; it is provisioned again only once that session has ended (replacing a box: stop the old one first)',
+    nb: 'denne gatewayen er tilkoblet med gjeldende passord; den provisjoneres på nytt først når den økten er avsluttet (ved bytte av boks: stopp den gamle først)',
+  },
   E_PROVISION_UNAVAILABLE: { retriable: true, en: 'the platform could not complete provisioning now; try again', nb: 'plattformen kunne ikke fullføre provisjoneringen nå; prøv igjen' },
 } as const satisfies Record<string, { retriable: boolean; en: string; nb: string }>;
 export type ProvisionRefusalCode = keyof typeof PROVISION_REFUSALS;

@@ -58,6 +58,12 @@ export interface ProvisioningServiceOptions {
   now: () => number;
   logger: Logger;
   metrics: ProvisioningMetrics;
+  /**
+   * Whether the gateway has a session up now (its birth seen and no death since: liveness online or
+   * stale). Such a gateway is not provisioned again: a holder of the torg's key could otherwise take
+   * over a working gateway's identity and cut it off by revoking its password. Absent: not checked.
+   */
+  gatewayConnected?: (torg: string, gateway: string) => boolean;
   /** Suggested uplink settings sent to every gateway (the response's `config`). */
   gatewayConfig?: { heartbeatS?: number };
   /**
@@ -144,6 +150,7 @@ export async function startProvisioningService(opts: ProvisioningServiceOptions)
     if (!opts.knownPlaces.has(torg)) throw new Refusal('E_PROVISION_TORG_UNKNOWN', torg);
     const existing = await opts.registry.getGateway(torg, gateway);
     if (existing?.status === 'disabled') throw new Refusal('E_PROVISION_GATEWAY_DISABLED', `${torg}/${gateway}`);
+    if (existing !== null && opts.gatewayConnected?.(torg, gateway) === true) throw new Refusal('E_PROVISION_GATEWAY_ONLINE', `${torg}/${gateway}`);
 
     let issued: { username: string; password: string };
     try {

@@ -9,12 +9,14 @@
  * Mosquitto runs with the password and ACL files the service generates; the gateways' LNS is a second,
  * local Mosquitto fed with ChirpStack v4 uplinks by this test.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { topics } from '../../devices/contract/mqtt-topics.ts';
+import { provisionResponseSchema, type ProvisionResponse } from '../../devices/contract/provisioning.schema.ts';
 import { parseGatewayConfig } from '../../gateway/config.ts';
 import { startGateway, type GatewayHandle } from '../../gateway/main.ts';
 import type { ServiceHandle } from '../../ingest/service.ts';
@@ -241,4 +243,44 @@ describe('issue 4 through the service: provisioning, pending, rules, spoofing', 
     expect(moved.status).toBe(200);
     await waitFor('moved config at the gateway', () => JSON.stringify(gateways[0]!.deviceConfigs.get(DEV)?.place) === JSON.stringify({ type: 'zone', zone: 'arbeid' }), 10_000);
   }, 30_000);
+
+  it('a key holder cannot re-provision a connected gateway; once it has gone offline, the same request succeeds', async () => {
+    // Runs last: it stops gw-e2e. A provisioning request as the bootstrap user, as any key holder can send it.
+    const key = await keyFor(TORG_A);
+    const request = async (): Promise<ProvisionResponse> => {
+      const clientId = `boot-${randomBytes(6).toString('hex')}`;
+      const boot = await mqtt.connectAsync(stack.mqtt.url, { ...BOOTSTRAP_USER, protocolVersion: 5, clientId, reconnectPeriod: 0 });
+      try {
+        const answer = new Promise<Buffer>((resolve) => boot.once('message', (_t, payload) => resolve(payload)));
+        await boot.subscribeAsync(topics.provisionResponse(clientId), { qos: 1 });
+        await boot.publishAsync(topics.provisionRequest(clientId), JSON.stringify({ v: 1, torg: TORG_A, gateway: 'gw-e2e', key }), {
+          qos: 1,
+          properties: { responseTopic: topics.provisionResponse(clientId), correlationData: randomBytes(8) },
+        });
+        return provisionResponseSchema.parse(JSON.parse((await answer).toString('utf8')));
+      } finally {
+        await boot.endAsync();
+      }
+    };
+    const credentialsFile = join(gwDirs[0]!, 'credentials.json');
+    const before = readFileSync(credentialsFile, 'utf8');
+    expect(await request()).toMatchObject({ ok: false, code: 'E_PROVISION_GATEWAY_ONLINE', retriable: true });
+    // Its password still works: the gateway keeps publishing (a reading stored after the refusal).
+    const t2 = t1 + 120_000;
+    await uplink('a', DEV, t2);
+    await waitFor('reading after the refusal', async () => (await stack.influx.select(`SELECT "open" FROM raw.door WHERE device='${DEV}' AND time = ${t2}ms`)).length === 1, 15_000);
+    expect(readFileSync(credentialsFile, 'utf8')).toBe(before);
+
+    // A clean stop publishes the gateway's death; then the key holder's request is answered.
+    await gateways[0]!.stop();
+    const answered = await waitForValue(
+      're-provisioned after the gateway went offline',
+      async () => {
+        const r = await request();
+        return r.ok ? r : undefined;
+      },
+      15_000,
+    );
+    expect(answered).toMatchObject({ ok: true, torg: TORG_A, gateway: 'gw-e2e', mqtt: { username: 'gw-heggedal-gw-e2e' } });
+  }, 60_000);
 });
