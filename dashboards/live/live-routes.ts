@@ -32,6 +32,12 @@ export interface LiveRoutesDeps {
   maxBufferedBytes?: number;
   /** Concurrent SSE connections; beyond it 503. Default 500. */
   maxStreams?: number;
+  /**
+   * Concurrent SSE connections of one API token; beyond it 429. Default 50: wall screens and staff
+   * tabs sharing a token, well under `maxStreams`, so one leaked or looping token cannot take every
+   * stream from the others.
+   */
+  maxStreamsPerToken?: number;
   /** How long one public busy answer is reused; default 15 s. */
   publicCacheMs?: number;
   /** Browser reconnection delay sent as `retry:`; default 5 s. */
@@ -63,11 +69,15 @@ export function liveRoutes(deps: LiveRoutesDeps): AnyRoute[] {
   const heartbeatMs = deps.heartbeatMs ?? 15_000;
   const maxBuffered = deps.maxBufferedBytes ?? 1024 * 1024;
   const maxStreams = deps.maxStreams ?? 500;
+  const maxPerToken = deps.maxStreamsPerToken ?? 50;
+  /** Open streams by token id (principal.tokenId, never the token itself). */
+  const perToken = new Map<string, number>();
   const registers = deps.registry ? [deps.registry] : [];
   const metrics = {
     streams: new Gauge({ name: 'live_sse_clients', help: 'Open live SSE connections', registers }),
     slowDropped: new Counter({ name: 'live_sse_slow_disconnects_total', help: 'SSE clients disconnected because their unsent data exceeded the bound', registers }),
     refused: new Counter({ name: 'live_sse_refused_total', help: 'SSE connections refused at the connection limit', registers }),
+    refusedPerToken: new Counter({ name: 'live_sse_token_refused_total', help: 'SSE connections refused at the per-token connection limit', registers }),
   };
   let streams = 0;
 
@@ -135,13 +145,21 @@ export function liveRoutes(deps: LiveRoutesDeps): AnyRoute[] {
       summary: 'Server-Sent Events: `snapshot` (LiveOverview) first, then `change` (LiveChange) per torg; `?torg=` limits to one',
       query: streamQuery,
       response: { contentType: 'text/event-stream', description: 'event: snapshot (LiveOverview), event: change (LiveChange), heartbeat comments' },
-      handler: ({ query, req, res }) => {
+      handler: ({ query, req, res, principal }) => {
         if (query.torg !== undefined && !live.torgs.some((t) => t.id === query.torg)) throw notFound(query.torg);
         if (streams >= maxStreams) {
           metrics.refused.inc();
           throw ApiError.of('E_API_UNAVAILABLE', { reason: 'too many live streams' });
         }
+        // The route wants a viewer token, so there is a principal; without one (a route table that
+        // opened it to all) the global limit is the only one.
+        const tokenId = principal?.tokenId;
+        if (tokenId !== undefined && (perToken.get(tokenId) ?? 0) >= maxPerToken) {
+          metrics.refusedPerToken.inc();
+          throw ApiError.of('E_API_TOO_MANY_STREAMS', { limit: maxPerToken });
+        }
         streams++;
+        if (tokenId !== undefined) perToken.set(tokenId, (perToken.get(tokenId) ?? 0) + 1);
         metrics.streams.set(streams);
         res.status(200);
         res.set({ 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
@@ -151,6 +169,11 @@ export function liveRoutes(deps: LiveRoutesDeps): AnyRoute[] {
           if (done) return;
           done = true;
           streams--;
+          if (tokenId !== undefined) {
+            const left = (perToken.get(tokenId) ?? 1) - 1;
+            if (left > 0) perToken.set(tokenId, left);
+            else perToken.delete(tokenId);
+          }
           metrics.streams.set(streams);
           unsubscribe();
           clearInterval(heartbeat);

@@ -112,6 +112,12 @@ export const API_ERROR_CODES = {
   E_API_UNAUTHENTICATED: { status: 401, retriable: false, en: 'a valid API token is required', nb: 'et gyldig API-token kreves' },
   E_API_FORBIDDEN: { status: 403, retriable: false, en: 'the token does not have the role this needs', nb: 'tokenet har ikke rollen som kreves' },
   E_API_RATE_LIMITED: { status: 429, retriable: true, en: 'too many failed sign-ins from this address; wait and try again', nb: 'for mange mislykkede innlogginger fra denne adressen; vent og prøv igjen' },
+  E_API_TOO_MANY_STREAMS: {
+    status: 429,
+    retriable: true,
+    en: 'this token has too many live streams open; close other tabs or screens using it, and try again',
+    nb: 'dette tokenet har for mange åpne direktestrømmer; lukk andre faner eller skjermer som bruker det, og prøv igjen',
+  },
   E_API_INVALID_REQUEST: { status: 400, retriable: false, en: 'the request does not match the API schema', nb: 'forespørselen følger ikke API-skjemaet' },
   E_API_NOT_FOUND: { status: 404, retriable: false, en: 'not found', nb: 'finnes ikke' },
   E_API_CONFLICT: { status: 409, retriable: false, en: 'the request conflicts with the current state', nb: 'forespørselen er i konflikt med gjeldende tilstand' },

@@ -44,3 +44,37 @@ describe('GET /api/v1/live/stream after the token is revoked', () => {
     }
   });
 });
+
+describe('GET /api/v1/live/stream: streams per token', () => {
+  it('refuses a token its streams beyond the per-token limit (429), leaving other tokens and a closed stream’s slot free', { timeout: 20_000 }, async () => {
+    const { service } = clockedService([testTorg({ alwaysOpen: true })], { now: Date.parse('2026-11-24T10:00:00Z') }, () => Promise.reject(new Error('not queried')));
+    const api = await startTestApi({ extraRoutes: (store) => liveRoutes({ live: service, tokens: store, maxStreams: 10, maxStreamsPerToken: 2 }) });
+    const open: AbortController[] = [];
+    const stream = async (token: string): Promise<Response> => {
+      const abort = new AbortController();
+      open.push(abort);
+      return fetch(`${api.url}/api/v1/live/stream`, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, signal: abort.signal });
+    };
+    try {
+      expect((await stream(api.tokens.viewer)).status).toBe(200);
+      expect((await stream(api.tokens.viewer)).status).toBe(200);
+      const third = await stream(api.tokens.viewer);
+      expect(third.status).toBe(429);
+      expect(third.headers.get('retry-after')).not.toBeNull();
+      expect(await third.json()).toMatchObject({ error: { code: 'E_API_TOO_MANY_STREAMS', retriable: true } });
+      // Another token is not held back by the first one's streams.
+      expect((await stream(api.tokens.analyst)).status).toBe(200);
+      // A stream the client closes gives its slot back (the server sees the close asynchronously).
+      open[0]!.abort();
+      let again = await stream(api.tokens.viewer);
+      for (let tries = 0; again.status === 429 && tries < 100; tries++) {
+        await new Promise((r) => setTimeout(r, 20));
+        again = await stream(api.tokens.viewer);
+      }
+      expect(again.status).toBe(200);
+    } finally {
+      for (const a of open) a.abort();
+      await api.close();
+    }
+  });
+});
