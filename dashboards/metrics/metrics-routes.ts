@@ -148,9 +148,9 @@ export interface HourSelection {
   /** The buckets rolled up (default: all). */
   keep?: (b: HourBucket) => boolean;
   /**
-   * Scopes read from storage; must hold every scope `keep` accepts. Every stored day has points of
-   * every scope (recomputeDay writes the whole municipality), so a day is still known as stored from
-   * its scopes' points.
+   * Only these scopes are read from storage and rolled up (also for days computed here). Every stored
+   * day has points of every scope (recomputeDay writes the whole municipality), so a day is still
+   * known as stored from its scopes' points.
    */
   scopes?: readonly Scope[];
   /** The rows returned (default: all); hour rows not wanted are never built. */
@@ -183,7 +183,8 @@ export function createHourSource(deps: MetricsRoutesDeps) {
   const none: RawReadings = { presence: [], counter: [], climate: [] };
 
   return async (range: { startMs: number; endMs: number }, selection: HourSelection = {}): Promise<StoredRows> => {
-    const keep = selection.keep ?? (() => true);
+    const inScope = selection.scopes === undefined ? null : new Set<Scope>(selection.scopes);
+    const keep = (b: HourBucket): boolean => (inScope === null || inScope.has(b.scope)) && (selection.keep?.(b) ?? true);
     // Local days of the range, and each hour start → its day (23 or 25 hours on DST days).
     const days: LocalPeriod[] = [];
     for (let t = range.startMs; t < range.endMs; ) {

@@ -9,7 +9,9 @@ import { PlatformError } from '../../../devices/contract/errors.ts';
 import { AGG_HOURLY_MEASUREMENT, RP_AGGREGATES } from '../../../devices/contract/influx-layout.ts';
 import { emptyAccumulator } from '../../../dashboards/metrics/accumulator.ts';
 import { hourBucketsFromSeries, hourBucketsToLines } from '../../../dashboards/metrics/agg-hourly.ts';
-import { computeHourBuckets } from '../../../dashboards/metrics/metrics-engine.ts';
+import { computeHourBuckets, rollUp } from '../../../dashboards/metrics/metrics-engine.ts';
+import { createHourSource } from '../../../dashboards/metrics/metrics-routes.ts';
+import type { MetricRow } from '../../../dashboards/metrics/metric-row.schema.ts';
 import type { HourBucket, PresenceSample } from '../../../dashboards/metrics/metrics-engine.ts';
 import { influxSeriesQuery } from '../../../dashboards/influx-query.ts';
 import { useAggStore } from './agg-store-fixture.ts';
@@ -82,6 +84,18 @@ describe('agg_hourly round trip (real InfluxDB)', () => {
     await store.reader.forEachAggHourlyDay(t('2026-11-23T11:00:00Z'), t('2026-11-25T11:00:00Z'), ['torg'], (buckets) => seen.push([...new Set(buckets.map((b) => b.hourStart))].sort((x, y) => x - y)));
     expect(seen.map((hoursOfWindow) => hoursOfWindow.length)).toEqual([12, 12]);
     expect([seen[0]![0], seen[0]![11], seen[1]![0], seen[1]![11]]).toEqual(['2026-11-23T23', '2026-11-24T10', '2026-11-24T11', '2026-11-24T22'].map((h) => t(`${h}:00:00Z`)));
+  });
+
+  it('createHourSource: the stored day rolled up a day at a time equals the engine, and a missing day adds only the asked scopes', async () => {
+    const source = createHourSource({ store: store.reader, torgs: [torg], now: () => t('2026-11-30T00:00:00Z') });
+    // Tue 24 (stored) and Wed 25 (nothing stored, no recompute configured: a day of no reporting).
+    const { rows, missingDays, computedDays } = await source({ startMs: day.fromMs, endMs: t('2026-11-25T23:00:00Z') }, { scopes: ['torg'] });
+    expect(missingDays).toEqual(['2026-11-25']);
+    expect(computedDays).toEqual([]);
+    expect(new Set(rows.map((r) => r.scope))).toEqual(new Set(['torg']));
+    const dayRows = (rs: readonly MetricRow[], label: string) => rs.filter((r) => r.period === 'day' && r.label === label).map((r) => JSON.stringify(r)).sort();
+    expect(dayRows(rows, '2026-11-24')).toEqual(dayRows(rollUp(buckets.filter((b) => b.scope === 'torg')), '2026-11-24'));
+    expect(rows.filter((r) => r.period === 'day' && r.label === '2026-11-25' && r.split === 'all')).toMatchObject([{ completeness: 0, lowCompleteness: true }]);
   });
 
   it('reads the GROUP BY form (tags per series) to the same buckets', async () => {
