@@ -19,7 +19,7 @@ export interface MetricsStore {
    * InfluxDB through its tag index: reading fewer points is what makes a read faster).
    */
   readAggHourly(fromMs: number, toMs: number, scopes?: readonly Scope[]): Promise<HourBucket[]>;
-  /** As readAggHourly, handed over a UTC day at a time in time order, so a caller folding them holds a few days at most. */
+  /** As readAggHourly, handed over 24 hours (from `fromMs`) at a time in time order, so a caller folding them holds a few days at most. */
   forEachAggHourlyDay(fromMs: number, toMs: number, scopes: readonly Scope[] | undefined, onDay: (buckets: HourBucket[]) => void): Promise<void>;
   deleteAggHourly(fromMs: number, toMs: number): Promise<void>;
 }
