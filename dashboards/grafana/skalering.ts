@@ -65,6 +65,17 @@ export function skaleringDashboard(rules: SkaleringRules): dashboard.Dashboard {
     { x: 0, y: 9, w: 12, h: 8 },
     'percentunit',
   );
+  // dimensioning.ts reads each module hour's peakRoomsInUse (split `all`, whole hours reported) and
+  // takes a percentile over the weeks; the panel shows each week's highest hour, the ceiling of it.
+  const roomsInUse = barsPanel(
+    'Rom i bruk samtidig per modul per uke',
+    'Flest rom i modulen i bruk på samme tid, høyeste time i hver ISO-uke (Oslo), all åpen tid. Dimensjoneringsanslaget (GET /api/v1/dimensioning, CLI «dimensioning») bruker en persentil av timene, ikke den høyeste. / Most rooms of the module in use at once, the highest hour of each ISO week; the dimensioning estimate uses a percentile of the hours, not the highest.',
+    new InfluxQLQuery(
+      'A',
+      `SELECT max("peakRoomsInUse") AS "romIBruk" FROM ${AGG_HOURLY_FROM} WHERE "scope" = 'module' AND "split" = 'all' AND ${TORG_FILTER} AND $timeFilter ${weekly}, "scopeId" fill(none) ${TZ_CLAUSE}`,
+    ).alias('$tag_scopeId'),
+    { x: 0, y: 17, w: 24, h: 8 },
+  );
   const meraapent = timeseriesPanel(
     `Meråpent: ${edge.title} per time`,
     `Torgets ${edge.title} i hver meråpne time. Regelen leser første og siste time av dagens åpningstid når den er meråpen; linje: forleng over ${rules.extendMeraapent.above} (i minst ${rules.extendMeraapent.minWeeks} av ${rules.windowWeeks} uker). / The torg's ${edge.en} in each meråpent hour; the rule reads the first and last hour of the day's opening.`,
@@ -91,5 +102,6 @@ export function skaleringDashboard(rules: SkaleringRules): dashboard.Dashboard {
     .withPanel(withLegend(withThresholdLines(peakShare, [{ value: rules.scaleUp.peakShareAbove, color: 'red' }])))
     .withPanel(withLegend(completeness))
     .withPanel(withLegend(withThresholdLines(meraapent, [{ value: rules.extendMeraapent.above, color: 'red' }])))
+    .withPanel(withLegend(roomsInUse))
     .build();
 }

@@ -107,12 +107,14 @@ const MIN = 60_000;
 const MODULE = `${TORG}/møterom`;
 const WEEK_MODULE = `${TORG}/arbeidsplasser`;
 
-type Sums = Partial<Pick<ReturnType<typeof emptyAccumulator>, 'spanMs' | 'reportedMs' | 'occMs' | 'peak' | 'usedMs' | 'utilNum' | 'utilDen' | 'targetKnownMs' | 'under60Ms' | 'from60to100Ms' | 'over100Ms'>>;
+type Sums = Partial<
+  Pick<ReturnType<typeof emptyAccumulator>, 'spanMs' | 'reportedMs' | 'occMs' | 'peak' | 'roomsInUsePeak' | 'usedMs' | 'utilNum' | 'utilDen' | 'targetKnownMs' | 'under60Ms' | 'from60to100Ms' | 'over100Ms'>
+>;
 
-/** One `agg_hourly` point through the metrics job's writer; times in minutes, person-times in person·minutes. */
+/** One `agg_hourly` point through the metrics job's writer; times in minutes, person-times in person·minutes; peak and rooms as they are. */
 function hour(scope: Scope, scopeId: string, time: string, split: Split, minutes: Sums): string {
   const acc = emptyAccumulator(scope === 'torg');
-  for (const [k, v] of Object.entries(minutes) as [keyof Sums, number][]) acc[k] = k === 'peak' ? v : v * MIN;
+  for (const [k, v] of Object.entries(minutes) as [keyof Sums, number][]) acc[k] = k === 'peak' || k === 'roomsInUsePeak' ? v : v * MIN;
   return hourBucketToLine({ scope, scopeId, torg: TORG, hourStart: Date.parse(time), split, acc });
 }
 
@@ -155,14 +157,16 @@ const WEEK_44 = Date.parse('2026-10-25T23:00:00Z');
  * 18/24 = 0.75, 23/24 on Sunday 23:00 → week 43 max 23/24; Monday 00:00 12/24 → week 44 0.5.
  * Zone mote-2 has no head count and must not appear. Completeness of the module: week 43
  * 120 / 120 = 1, week 44 (60 + 30) / 120 = 0.75. Meråpent torg hours (mean occupancy): 17 Nov 06Z
- * 360 / 60 = 6, 20Z 90 / 30 = 3.
+ * 360 / 60 = 6, 20Z 90 / 30 = 3. Rooms in use at once (module arbeidsplasser, highest hour of the
+ * week): week 43 max(1, 2) = 2, week 44 max(3, 1) = 3; with weeks starting Sunday 23:00 CET the 2
+ * would move to week 44 and give 1 and 3.
  */
 function skaleringLines(): string[] {
   return [
-    hour('module', WEEK_MODULE, '2026-10-20T10:00:00Z', 'all', { spanMs: 60, reportedMs: 60, utilNum: 30, utilDen: 60, usedMs: 30 }),
-    hour('module', WEEK_MODULE, '2026-10-25T22:00:00Z', 'all', { spanMs: 60, reportedMs: 60, utilNum: 60, utilDen: 60, usedMs: 60 }),
-    hour('module', WEEK_MODULE, '2026-10-25T23:00:00Z', 'all', { spanMs: 60, reportedMs: 60, utilNum: 0, utilDen: 60 }),
-    hour('module', WEEK_MODULE, '2026-10-26T10:00:00Z', 'all', { spanMs: 60, reportedMs: 30, utilNum: 15, utilDen: 60, usedMs: 15 }),
+    hour('module', WEEK_MODULE, '2026-10-20T10:00:00Z', 'all', { spanMs: 60, reportedMs: 60, utilNum: 30, utilDen: 60, usedMs: 30, roomsInUsePeak: 1 }),
+    hour('module', WEEK_MODULE, '2026-10-25T22:00:00Z', 'all', { spanMs: 60, reportedMs: 60, utilNum: 60, utilDen: 60, usedMs: 60, roomsInUsePeak: 2 }),
+    hour('module', WEEK_MODULE, '2026-10-25T23:00:00Z', 'all', { spanMs: 60, reportedMs: 60, utilNum: 0, utilDen: 60, roomsInUsePeak: 3 }),
+    hour('module', WEEK_MODULE, '2026-10-26T10:00:00Z', 'all', { spanMs: 60, reportedMs: 30, utilNum: 15, utilDen: 60, usedMs: 15, roomsInUsePeak: 1 }),
     hour('zone', 'arbeid', '2026-10-20T10:00:00Z', 'all', { spanMs: 60, reportedMs: 60, peak: 12, targetKnownMs: 60, utilDen: 24 * 60, utilNum: 300 }),
     hour('zone', 'arbeid', '2026-10-21T10:00:00Z', 'all', { spanMs: 60, reportedMs: 30, peak: 18, targetKnownMs: 30, utilDen: 24 * 30, utilNum: 300 }),
     hour('zone', 'arbeid', '2026-10-25T22:00:00Z', 'all', { spanMs: 60, reportedMs: 60, peak: 23, targetKnownMs: 60, utilDen: 24 * 60, utilNum: 900 }),
@@ -425,8 +429,8 @@ describe('Grafana dashboards against a seeded real InfluxDB', () => {
 
   it('runs every panel target, and every one returns data', () => {
     // overview 4 panels, torg detail 3, climate 4, device health 3, ingest operations 3; rooms 3 + 3
-    // targets × 2 tables + 1; effektmål 1 + 2 targets × 2 indicators (repeated); skalering 4.
-    expect(ran).toHaveLength(36);
+    // targets × 2 tables + 1; effektmål 1 + 2 targets × 2 indicators (repeated); skalering 5.
+    expect(ran).toHaveLength(37);
     for (const r of ran) {
       expect(r.query, `${r.dashboard}/${r.panel}`).not.toMatch(/\$[A-Za-z_]/);
       expect(r.series.length, `${r.dashboard}/${r.panel}: ${r.query}`).toBeGreaterThan(0);
@@ -642,6 +646,13 @@ describe('Grafana dashboards against a seeded real InfluxDB', () => {
     expect(seriesOf('itorg-skalering', 'Meråpent: snittbelegg per time').find((x) => x.tags?.['torg'] === TORG)?.values).toEqual([
       [Date.parse('2026-11-17T06:00:00Z'), 6],
       [Date.parse('2026-11-17T20:00:00Z'), 3],
+    ]);
+  });
+
+  it('rooms of a module in use at once: the highest hour of each Oslo week', () => {
+    expect(seriesOf('itorg-skalering', 'Rom i bruk samtidig per modul per uke').find((x) => x.tags?.['scopeId'] === WEEK_MODULE)?.values).toEqual([
+      [WEEK_43, 2],
+      [WEEK_44, 3],
     ]);
   });
 });
